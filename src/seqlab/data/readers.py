@@ -1,0 +1,221 @@
+"""Readers for data a user brings: CSV/TSV labelled text, plain text, CoNLL, series CSV.
+
+Every mistake in the file (missing, not UTF-8, empty, missing column, bad row) raises
+:class:`seqlab.errors.UserError` naming the file, the line and what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from seqlab.errors import UserError
+
+_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+_MISSING = {"", "na", "nan", "null", "none", "n/a", "?"}
+
+
+def read_text_file(path: str | Path) -> str:
+    """The whole file as text; UserError if it is missing, empty or not UTF-8 (BOM allowed)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(
+            f"file not found: {path}", "check the path (relative paths start at the current folder)"
+        )
+    if not path.is_file():
+        raise UserError(f"{path} is a folder, not a file", "point to a file inside it")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise UserError(
+            f"{path} is not UTF-8: byte 0x{raw[error.start]:02x} "
+            f"at offset {error.start} (line {line})",
+            f"re-save it as UTF-8: `iconv -f cp1251 -t utf-8 {path.name} > fixed{path.suffix}`",
+        ) from None
+    if not text.strip():
+        raise UserError(f"{path} is empty", "give a file with data in it")
+    return text
+
+
+def _sniff_delimiter(path: Path, text: str) -> str:
+    if path.suffix.lower() in _DELIMITERS:
+        return _DELIMITERS[path.suffix.lower()]
+    try:
+        return csv.Sniffer().sniff(text[:65536], delimiters=",\t;|").delimiter
+    except csv.Error:
+        raise UserError(
+            f"cannot tell the column delimiter of {path}",
+            "name the file .csv or .tsv, or pass delimiter= (--delimiter)",
+        ) from None
+
+
+def _rows(path: Path, text: str, delimiter: str) -> list[list[str]]:
+    csv.field_size_limit(2**31 - 1)  # whole documents in one cell are fine
+    try:
+        return [row for row in csv.reader(text.splitlines(), delimiter=delimiter) if row]
+    except csv.Error as error:
+        raise UserError(
+            f"{path} is not valid CSV: {error}", "check the quoting of that line"
+        ) from None
+
+
+def _column(header: list[str], name: str, path: Path, what: str, option: str) -> int:
+    stripped = [column.strip() for column in header]
+    if name in stripped:
+        return stripped.index(name)
+    lowered = [column.lower() for column in stripped]
+    if name.lower() in lowered:
+        return lowered.index(name.lower())
+    raise UserError(
+        f"{path} has no {what} column {name!r}; columns found: {', '.join(map(repr, stripped))}",
+        f"pass the right name with {option}= (--{option.replace('_', '-')})",
+    )
+
+
+def read_text_classification(
+    path: str | Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    delimiter: str | None = None,
+) -> tuple[list[str], list[str]]:
+    """Read a CSV/TSV with a header row: returns ``(texts, labels)``, labels as strings.
+
+    The delimiter comes from the extension (``.csv`` comma, ``.tsv`` tab), otherwise it
+    is sniffed (``.txt``) among comma, tab, semicolon and bar.
+    """
+    path = Path(path)
+    text = read_text_file(path)
+    rows = _rows(path, text, delimiter or _sniff_delimiter(path, text))
+    header, body = rows[0], rows[1:]
+    text_index = _column(header, text_column, path, "text", "text_column")
+    label_index = _column(header, label_column, path, "label", "label_column")
+    if not body:
+        raise UserError(
+            f"{path} has a header but no rows", "add one row per example below the header"
+        )
+    texts: list[str] = []
+    labels: list[str] = []
+    for row_number, row in enumerate(body, start=2):
+        if len(row) <= max(text_index, label_index):
+            raise UserError(
+                f"{path} row {row_number} has {len(row)} fields, the header has {len(header)}",
+                "quote fields that contain the delimiter, or fix that row",
+            )
+        texts.append(row[text_index].strip())
+        labels.append(row[label_index].strip())
+    empty = [number for number, value in enumerate(texts, start=2) if not value]
+    if empty:
+        raise UserError(
+            f"{path} has {len(empty)} empty text(s) in column {text_column!r}, "
+            f"first at row {empty[0]}",
+            "remove those rows or fill them in",
+        )
+    missing = [number for number, value in enumerate(labels, start=2) if not value]
+    if missing:
+        raise UserError(
+            f"{path} has {len(missing)} empty label(s) in column {label_column!r}, "
+            f"first at row {missing[0]}",
+            "remove those rows or give each a label",
+        )
+    return texts, labels
+
+
+def read_lines(path: str | Path, keep_empty: bool = False) -> list[str]:
+    """A plain-text corpus: one item (sentence, document) per line, trailing spaces stripped."""
+    lines = [line.rstrip() for line in read_text_file(path).splitlines()]
+    return lines if keep_empty else [line for line in lines if line.strip()]
+
+
+def read_conll(path: str | Path) -> list[tuple[list[str], list[str]]]:
+    """CoNLL-style tagging data: ``token<TAB>tag`` a line, blank lines between sentences.
+
+    The token is the first column and the tag the last (so CoNLL-2003's 4 columns work);
+    if a line has no tab, whitespace separates columns. ``-DOCSTART-`` lines are skipped.
+    """
+    path = Path(path)
+    sentences: list[tuple[list[str], list[str]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+        if not line.strip():
+            if tokens:
+                sentences.append((tokens, tags))
+                tokens, tags = [], []
+            continue
+        fields = [f for f in line.split("\t") if f.strip()] if "\t" in line else line.split()
+        if fields[0].strip() == "-DOCSTART-":
+            continue
+        if len(fields) < 2:
+            raise UserError(
+                f"{path} line {number} has no tag: {line[:60]!r}",
+                "write `token<TAB>tag` on every line, with a blank line between sentences",
+            )
+        tokens.append(fields[0].strip())
+        tags.append(fields[-1].strip())
+    if tokens:
+        sentences.append((tokens, tags))
+    if not sentences:
+        raise UserError(f"{path} has no tagged tokens", "write `token<TAB>tag` lines")
+    return sentences
+
+
+def _to_float(value: str) -> float | None:
+    if value.strip().lower() in _MISSING:
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def read_series_csv(path: str | Path, column: str | None = None) -> np.ndarray:
+    """One numeric column of a CSV/TSV as a float64 array (T,); blanks/NA become NaN.
+
+    With a header and ``column=None`` the file must have exactly one numeric column
+    (a date column next to it is fine). A file of bare numbers, one a line, also works.
+    """
+    path = Path(path)
+    text = read_text_file(path)
+    delimiter = _DELIMITERS.get(path.suffix.lower())
+    if delimiter is None:
+        delimiter = "," if "," in text.splitlines()[0] or "\t" not in text else "\t"
+    rows = _rows(path, text, delimiter)
+    has_header = any(_to_float(value) is None for value in rows[0])
+    header = (
+        [value.strip() for value in rows[0]]
+        if has_header
+        else [str(i) for i in range(len(rows[0]))]
+    )
+    body = rows[1:] if has_header else rows
+    if not body:
+        raise UserError(f"{path} has a header but no values", "add one value per row")
+    if column is not None:
+        index = _column(header, column, path, "value", "column")
+    else:
+        numeric = [
+            i
+            for i in range(len(header))
+            if all(_to_float(r[i]) is not None for r in body[:100] if i < len(r))
+        ]
+        if len(numeric) != 1:
+            raise UserError(
+                f"{path} has {len(numeric)} numeric columns "
+                f"({', '.join(header[i] for i in numeric) or 'none'})",
+                f"choose one with column= (--column); columns found: {', '.join(header)}",
+            )
+        index = numeric[0]
+    values = []
+    for number, row in enumerate(body, start=2 if has_header else 1):
+        value = _to_float(row[index]) if index < len(row) else math.nan
+        if value is None:
+            raise UserError(
+                f"{path} line {number}: {row[index]!r} in column {header[index]!r} is not a number",
+                "fix or blank out that value (blanks and NA read as missing)",
+            )
+        values.append(value)
+    return np.asarray(values, dtype=np.float64)

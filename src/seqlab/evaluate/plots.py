@@ -1,0 +1,40 @@
+"""PNG plots of training runs (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from seqlab.train.checkpoint import atomic_write_bytes  # noqa: E402
+
+
+def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
+    """Train and validation loss per epoch (and the validation metric, if any)."""
+    if not history:
+        return
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train loss")
+    ax.plot(epochs, [h["valid_loss"] for h in history], "s-", label="valid loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (nats)")
+    ax.grid(alpha=0.3)
+    extra = next((k for k in ("valid_accuracy", "valid_ppl") if k in history[0]), None)
+    if extra:
+        twin = ax.twinx()
+        twin.plot(epochs, [h[extra] for h in history], "^--", color="tab:green", label=extra)
+        twin.set_ylabel(extra)
+        twin.legend(loc="upper center")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,62 @@
+"""Pooling over valid time steps, and output heads.
+
+Legend: B batch, T time steps, D feature size.
+Every pooling takes ``outputs`` (B, T, D) and ``lengths`` (B,) and ignores padded
+steps, so a padded batch pools exactly like each sequence on its own.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from seqlab.errors import UserError
+
+
+def lengths_to_mask(lengths: Tensor, max_len: int) -> Tensor:
+    """(B,) lengths -> (B, T) bool mask of valid steps."""
+    steps = torch.arange(max_len, device=lengths.device)
+    return steps.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+class Pooling(nn.Module):
+    """Summarise (B, T, D) outputs into (B, D) over the valid steps.
+
+    ``last``: the output at each sequence's last valid step; for a bidirectional
+    encoder (``directions=2``) the backward half is taken at step 0, where the backward
+    pass ends. ``mean``/``max``: over valid steps. ``attention``: a learned query
+    scores each step, softmax over valid steps (Bahdanau 2014 / Yang 2016 style
+    attention pooling), weights available as ``last_weights`` (B, T).
+    """
+
+    KINDS = ("last", "mean", "max", "attention")
+
+    def __init__(self, kind: str, size: int, directions: int = 1) -> None:
+        super().__init__()
+        if kind not in self.KINDS:
+            raise UserError(f"unknown pooling '{kind}'", f"use one of {', '.join(self.KINDS)}")
+        self.kind, self.directions = kind, directions
+        if kind == "attention":
+            self.score = nn.Sequential(nn.Linear(size, size), nn.Tanh(), nn.Linear(size, 1))
+        self.last_weights: Tensor | None = None
+
+    def forward(self, outputs: Tensor, lengths: Tensor) -> Tensor:
+        batch, steps, size = outputs.shape
+        lengths = lengths.to(outputs.device)
+        mask = lengths_to_mask(lengths, steps)  # (B, T)
+        if self.kind == "last":
+            index = (lengths - 1).view(batch, 1, 1).expand(batch, 1, size)
+            last = outputs.gather(1, index).squeeze(1)  # (B, D)
+            if self.directions == 2:
+                half = size // 2
+                last = torch.cat([last[:, :half], outputs[:, 0, half:]], dim=-1)
+            return last
+        if self.kind == "mean":
+            summed = (outputs * mask.unsqueeze(-1)).sum(1)
+            return summed / lengths.clamp(min=1).unsqueeze(-1).to(outputs.dtype)
+        if self.kind == "max":
+            return outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values
+        scores = self.score(outputs).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
+        weights = torch.softmax(scores, dim=1)
+        self.last_weights = weights.detach()
+        return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)

@@ -1,0 +1,75 @@
+"""One training run from a recipe: prepare → build → fit → report → bundle."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from seqlab.bundle import save_bundle
+from seqlab.recipe import Recipe, dump_toml, recipe_to_dict
+from seqlab.tasks import get_task
+from seqlab.train.checkpoint import atomic_write_text
+from seqlab.train.loop import fit, seed_everything
+
+
+@dataclass
+class RunResult:
+    bundle: Path
+    metrics: dict[str, Any]
+    lines: list[str]
+    seconds: float
+
+
+def train_recipe(
+    recipe: Recipe,
+    out: str | Path,
+    resume: bool = False,
+    command: str | None = None,
+    console: Console | None = None,
+) -> RunResult:
+    """Train the recipe's model; write the run folder and ``OUT/bundle``."""
+    console = console or Console()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    resolved = recipe_to_dict(recipe)
+    atomic_write_text(out / "recipe.toml", dump_toml(resolved))
+    task = get_task(recipe.task)
+    started = time.monotonic()
+    seed_everything(recipe.train.seed)
+    prepared = task.prepare(recipe)
+    model = task.build_model(recipe, prepared)
+    parameters = sum(p.numel() for p in model.parameters())
+    console.print(f"[bold]{recipe.name}[/]: {prepared.description}; "
+                  f"{parameters:,} parameters; {len(prepared.batches['train'])} batches/epoch")  # fmt: skip
+    state = fit(model, prepared.batches["train"], prepared.batches["valid"], recipe.train, out,
+                resume=resume)  # fmt: skip
+    if state.stop_reason:
+        console.print(f"stopped: {state.stop_reason}")
+    train_seconds = time.monotonic() - started
+    with torch.no_grad():
+        metrics, lines = task.report(model, prepared, recipe)
+    best = state.history[state.best_epoch - 1] if state.best_epoch else state.history[-1]
+    metrics = {**{k: v for k, v in best.items() if k.startswith("valid_")}, **metrics,
+               "epochs": state.epoch, "best_epoch": state.best_epoch,
+               "train_seconds": round(train_seconds, 1)}  # fmt: skip
+    bundle = save_bundle(
+        out / "bundle", model, task=recipe.task, tokenizer=prepared.tokenizer,
+        labels=getattr(prepared, "labels", None), metrics=metrics, recipe=resolved,
+        command=command, data=prepared.description,
+    )  # fmt: skip
+    table = Table(title=f"{recipe.name} — results")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    for line in lines:
+        console.print(line)
+    console.print(f"bundle: {bundle}")
+    return RunResult(bundle, metrics, lines, time.monotonic() - started)

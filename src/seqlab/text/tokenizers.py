@@ -1,0 +1,475 @@
+"""Tokenizers with one interface: fit, tokenize, encode, decode, save, load.
+
+- :class:`WordTokenizer`: a Unicode-aware regex (Cyrillic, numbers, hyphenated words,
+  punctuation as separate tokens) or plain whitespace split (pre-tokenised corpora such
+  as Penn Treebank, where ``<unk>`` and ``mr.`` must stay single tokens).
+- :class:`CharTokenizer`: one token per character.
+- :class:`BPETokenizer` (byte-level, Sennrich et al. 2016; Radford et al. 2019) and
+  :class:`WordPieceTokenizer` (Schuster & Nakajima 2012; Devlin et al. 2019), trained
+  locally with HF ``tokenizers``.
+
+Every tokenizer reserves the same special ids ``<pad>=0, <unk>=1, <bos>=2, <eos>=3,
+<mask>=4`` and saves to a single JSON file (``tokenizer.json`` in a model bundle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from seqlab.errors import UserError
+from seqlab.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, read_json, write_json_atomic
+
+_FORMAT = "seqlab.tokenizer/1"
+
+# Order matters: numbers with inner separators before plain words, so "3.14" and "12:30"
+# stay whole; words may be joined by hyphens/apostrophes ("ток-шоу", "don't"); an ellipsis
+# or a run of one punctuation mark ("...", "!!!", "))") is one token, as in the razdel gold.
+WORD_PATTERN = re.compile(
+    r"\d+(?:[.,:/]\d+)+"
+    r"|\w+(?:[-‐'’]\w+)*"
+    r"|…"
+    r"|([^\w\s])\1*"
+)
+_WHITESPACE_PATTERN = re.compile(r"\S+")
+_HAS_WORD_CHAR = re.compile(r"\w")
+# Detokenisation: no space before closing marks, none after opening ones.
+_CLOSING = frozenset(".,;:!?)]}»…%”’")
+_OPENING = frozenset("([{«“„")
+
+
+def normalize_yo(text: str) -> str:
+    """ё -> е, Ё -> Е (Russian texts write both; merging them shrinks the vocabulary)."""
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
+def _check_texts(texts: Iterable[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise UserError("fit got a single string", "pass an iterable of texts, e.g. [text]")
+    texts = list(texts)
+    for text in texts:
+        if not isinstance(text, str):
+            raise UserError(f"fit expects strings, got {type(text).__name__}", "pass texts")
+    if not any(text.strip() for text in texts):
+        raise UserError("cannot fit a tokenizer on an empty corpus", "pass non-empty texts")
+    return texts
+
+
+class Tokenizer:
+    """Base class: text <-> token strings <-> ids.
+
+    Subclasses implement :meth:`tokenize`, :meth:`fit`, :meth:`encode`, :meth:`decode`,
+    the id accessors and ``_state_dict`` / ``_load_state``.
+    """
+
+    kind: ClassVar[str] = ""
+    _state_attribute: ClassVar[str] = ""
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able)."""
+        raise NotImplementedError
+
+    def fit(self, texts: Iterable[str]) -> Tokenizer:
+        raise NotImplementedError
+
+    def tokenize(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        ids = self._encode(text)
+        return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
+
+    def _encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids -> text; ``<pad>``, ``<bos>`` and ``<eos>`` are skipped."""
+        skip = {self.pad_id, self.bos_id, self.eos_id}
+        return self._decode([int(index) for index in ids if int(index) not in skip])
+
+    def _decode(self, ids: list[int]) -> str:
+        raise NotImplementedError
+
+    def token_to_id(self, token: str) -> int:
+        raise NotImplementedError
+
+    def id_to_token(self, index: int) -> str:
+        raise NotImplementedError
+
+    @property
+    def vocab_size(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def pad_id(self) -> int:
+        return self.token_to_id(PAD)
+
+    @property
+    def unk_id(self) -> int:
+        return self.token_to_id(UNK)
+
+    @property
+    def bos_id(self) -> int:
+        return self.token_to_id(BOS)
+
+    @property
+    def eos_id(self) -> int:
+        return self.token_to_id(EOS)
+
+    def _not_fitted(self) -> UserError:
+        name = type(self).__name__
+        return UserError(f"this {name} is not fitted yet", "call fit(texts) before encode/decode")
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able parameters plus the learned state (omitted while unfitted)."""
+        state = self._state() if self.is_fitted else {}
+        return {"format": _FORMAT, "type": self.kind, "params": self.get_params(), **state}
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, self._state_attribute)
+
+    def _state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tokenizer:
+        if cls is Tokenizer:
+            return tokenizer_from_dict(data)
+        if not isinstance(data, dict) or data.get("type") != cls.kind:
+            found = data.get("type") if isinstance(data, dict) else type(data).__name__
+            raise UserError(
+                f"expected a {cls.kind!r} tokenizer, found {found!r}",
+                "load it with seqlab.text.tokenizers.load_tokenizer",
+            )
+        tokenizer = cls(**data.get("params", {}))
+        tokenizer._load_state(data)
+        return tokenizer
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Tokenizer:
+        return cls.from_dict(read_json(path, "Tokenizer"))
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+class _VocabTokenizer(Tokenizer):
+    """A tokenizer whose ids come from a :class:`Vocabulary` (word and char)."""
+
+    min_freq: int
+    max_size: int | None
+    _state_attribute = "vocab_"
+
+    def fit(self, texts: Iterable[str]) -> _VocabTokenizer:
+        texts = _check_texts(texts)
+        vocab = Vocabulary(min_freq=self.min_freq, max_size=self.max_size)
+        self.vocab_ = vocab.fit(self.tokenize(text) for text in texts)
+        return self
+
+    def _vocab(self) -> Vocabulary:
+        if not hasattr(self, "vocab_"):
+            raise self._not_fitted()
+        return self.vocab_
+
+    def _encode(self, text: str) -> list[int]:
+        return self._vocab().encode(self.tokenize(text))
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.detokenize(self._vocab().decode(ids))
+
+    def detokenize(self, tokens: list[str]) -> str:
+        raise NotImplementedError
+
+    def token_to_id(self, token: str) -> int:
+        vocab = self._vocab()
+        return vocab.stoi_.get(token, vocab.unk_id)
+
+    def id_to_token(self, index: int) -> str:
+        return self._vocab().decode([index])[0]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._vocab())
+
+    def _state(self) -> dict[str, Any]:
+        return {"vocab": self._vocab().to_dict()}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        if "vocab" in data:
+            self.vocab_ = Vocabulary.from_dict(data["vocab"])
+
+
+class WordTokenizer(_VocabTokenizer):
+    """Word-level tokenizer.
+
+    Args:
+        lowercase: lowercase every token.
+        normalize_yo: map ``ё`` to ``е``.
+        split: ``"regex"`` (:data:`WORD_PATTERN`) or ``"whitespace"`` (already tokenised text).
+        min_freq, max_size: passed to :class:`Vocabulary` (``max_size`` counts specials).
+        keep_punctuation: keep tokens without any letter or digit (punctuation).
+    """
+
+    kind = "word"
+
+    def __init__(
+        self,
+        lowercase: bool = True,
+        normalize_yo: bool = False,
+        split: str = "regex",
+        min_freq: int = 1,
+        max_size: int | None = None,
+        keep_punctuation: bool = True,
+    ) -> None:
+        if split not in ("regex", "whitespace"):
+            raise UserError(f"unknown split {split!r}", "use split='regex' or 'whitespace'")
+        self.lowercase = lowercase
+        self.normalize_yo = normalize_yo
+        self.split = split
+        self.min_freq = min_freq
+        self.max_size = max_size
+        self.keep_punctuation = keep_punctuation
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "lowercase": self.lowercase,
+            "normalize_yo": self.normalize_yo,
+            "split": self.split,
+            "min_freq": self.min_freq,
+            "max_size": self.max_size,
+            "keep_punctuation": self.keep_punctuation,
+        }
+
+    def tokenize_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans ``(start, stop)`` of the tokens in the *original* text."""
+        pattern = WORD_PATTERN if self.split == "regex" else _WHITESPACE_PATTERN
+        spans = [match.span() for match in pattern.finditer(text)]
+        if not self.keep_punctuation:
+            spans = [
+                (start, stop) for start, stop in spans if _HAS_WORD_CHAR.search(text, start, stop)
+            ]
+        return spans
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens = [text[start:stop] for start, stop in self.tokenize_spans(text)]
+        if self.normalize_yo:
+            tokens = [normalize_yo(token) for token in tokens]
+        if self.lowercase:
+            tokens = [token.lower() for token in tokens]
+        return tokens
+
+    def detokenize(self, tokens: list[str]) -> str:
+        """Join with spaces, re-attaching punctuation where that does not merge tokens."""
+        if self.split == "whitespace":
+            return " ".join(tokens)
+        pieces: list[str] = []
+        quote_open = False  # straight quotes alternate: opening, closing, opening, ...
+        previous_opens = False
+        for index, token in enumerate(tokens):
+            is_quote = token == '"'
+            opens = (is_quote and not quote_open) or token[-1:] in _OPENING
+            closes = (is_quote and quote_open) or token[:1] in _CLOSING
+            quote_open ^= is_quote
+            if index > 0:
+                previous = tokens[index - 1]
+                glue = closes or previous_opens
+                # Glue only if the joined string still tokenises into the same two tokens.
+                joined = [m.group() for m in WORD_PATTERN.finditer(previous + token)]
+                pieces.append("" if glue and joined == [previous, token] else " ")
+            pieces.append(token)
+            previous_opens = opens
+        return "".join(pieces)
+
+
+class CharTokenizer(_VocabTokenizer):
+    """Character-level tokenizer: ``decode(encode(s)) == s`` for in-vocabulary characters."""
+
+    kind = "char"
+
+    def __init__(
+        self,
+        lowercase: bool = False,
+        min_freq: int = 1,
+        max_size: int | None = None,
+        normalize_yo: bool = False,
+    ) -> None:
+        self.lowercase = lowercase
+        self.min_freq = min_freq
+        self.max_size = max_size
+        self.normalize_yo = normalize_yo
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "lowercase": self.lowercase,
+            "min_freq": self.min_freq,
+            "max_size": self.max_size,
+            "normalize_yo": self.normalize_yo,
+        }
+
+    def tokenize(self, text: str) -> list[str]:
+        if self.normalize_yo:
+            text = normalize_yo(text)
+        return list(text.lower() if self.lowercase else text)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return "".join(tokens)
+
+
+class _HFTokenizer(Tokenizer):
+    """Subword tokenizer backed by a HF ``tokenizers.Tokenizer`` (``hf_`` after fit)."""
+
+    _state_attribute = "hf_"
+
+    def __init__(self, vocab_size: int = 8000, min_frequency: int = 2, lowercase: bool = False):
+        if vocab_size <= len(SPECIALS):
+            raise UserError(f"vocab_size={vocab_size} is too small", "pass a few hundred or more")
+        self.vocab_size_target = vocab_size
+        self.min_frequency = min_frequency
+        self.lowercase = lowercase
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "vocab_size": self.vocab_size_target,
+            "min_frequency": self.min_frequency,
+            "lowercase": self.lowercase,
+        }
+
+    def build(self) -> tuple[Any, Any]:
+        """The untrained HF tokenizer and its trainer (public so tests can mirror it)."""
+        raise NotImplementedError
+
+    def fit(self, texts: Iterable[str]) -> _HFTokenizer:
+        texts = _check_texts(texts)
+        hf_tokenizer, trainer = self.build()
+        hf_tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
+        for index, special in enumerate(SPECIALS):
+            if hf_tokenizer.token_to_id(special) != index:  # the trainer adds specials first
+                raise AssertionError(f"{special} got id {hf_tokenizer.token_to_id(special)}")
+        self.hf_ = hf_tokenizer
+        return self
+
+    def _hf(self) -> Any:
+        if not hasattr(self, "hf_"):
+            raise self._not_fitted()
+        return self.hf_
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._hf().encode(text, add_special_tokens=False).tokens
+
+    def _encode(self, text: str) -> list[int]:
+        return self._hf().encode(text, add_special_tokens=False).ids
+
+    def _decode(self, ids: list[int]) -> str:
+        return self._hf().decode(ids, skip_special_tokens=False)
+
+    def token_to_id(self, token: str) -> int:
+        index = self._hf().token_to_id(token)
+        return self.unk_id if index is None else index
+
+    @property
+    def unk_id(self) -> int:
+        return self._hf().token_to_id(UNK)
+
+    def id_to_token(self, index: int) -> str:
+        token = self._hf().id_to_token(index)
+        if token is None:
+            raise UserError(f"token id {index} is outside the vocabulary", "check the ids")
+        return token
+
+    @property
+    def vocab_size(self) -> int:
+        return self._hf().get_vocab_size()
+
+    def _state(self) -> dict[str, Any]:
+        return {"hf": json.loads(self._hf().to_str())}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        from tokenizers import Tokenizer as HFTokenizer
+
+        if "hf" in data:
+            self.hf_ = HFTokenizer.from_str(json.dumps(data["hf"]))
+
+
+class BPETokenizer(_HFTokenizer):
+    """Byte-level BPE: every text is representable, so ``decode(encode(s)) == s`` exactly
+    (``lowercase=False``). ``vocab_size`` includes the 5 specials and the 256 byte symbols.
+    """
+
+    kind = "bpe"
+
+    def build(self) -> tuple[Any, Any]:
+        from tokenizers import Tokenizer as HFTokenizer
+        from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
+        hf_tokenizer = HFTokenizer(models.BPE(unk_token=UNK))
+        if self.lowercase:
+            hf_tokenizer.normalizer = normalizers.Lowercase()
+        hf_tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        hf_tokenizer.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=self.vocab_size_target,
+            min_frequency=self.min_frequency,
+            special_tokens=list(SPECIALS),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        return hf_tokenizer, trainer
+
+
+class WordPieceTokenizer(_HFTokenizer):
+    """WordPiece with BERT's pre-tokenizer (whitespace + punctuation) and ``##`` prefix."""
+
+    kind = "wordpiece"
+
+    def build(self) -> tuple[Any, Any]:
+        from tokenizers import Tokenizer as HFTokenizer
+        from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
+        hf_tokenizer = HFTokenizer(models.WordPiece(unk_token=UNK, continuing_subword_prefix="##"))
+        if self.lowercase:
+            hf_tokenizer.normalizer = normalizers.Lowercase()
+        hf_tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        hf_tokenizer.decoder = decoders.WordPiece(prefix="##")
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=self.vocab_size_target,
+            min_frequency=self.min_frequency,
+            special_tokens=list(SPECIALS),
+            continuing_subword_prefix="##",
+            show_progress=False,
+        )
+        return hf_tokenizer, trainer
+
+
+TOKENIZERS: dict[str, type[Tokenizer]] = {
+    "word": WordTokenizer,
+    "char": CharTokenizer,
+    "bpe": BPETokenizer,
+    "wordpiece": WordPieceTokenizer,
+}
+
+
+def tokenizer_from_dict(data: dict[str, Any]) -> Tokenizer:
+    """Rebuild any tokenizer from :meth:`Tokenizer.to_dict` output (dispatch on ``type``)."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind not in TOKENIZERS:
+        raise UserError(
+            f"unknown tokenizer type {kind!r}", f"expected one of {', '.join(TOKENIZERS)}"
+        )
+    return TOKENIZERS[kind].from_dict(data)
+
+
+def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
+    """Load a tokenizer JSON file written by :meth:`Tokenizer.save`."""
+    return tokenizer_from_dict(read_json(path, "Tokenizer"))

@@ -1,0 +1,132 @@
+"""Every top-level command, run for real on tiny data; bad input -> one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seqlab.cli.main import app
+
+runner = CliRunner()
+POS = ["a wonderful moving film", "great acting and a great story", "brilliant , funny and warm",
+       "a delight from start to finish", "wonderful music , great cast"]  # fmt: skip
+NEG = ["a dull boring mess", "terrible acting and a weak story", "boring , slow and flat",
+       "a waste of time from start to finish", "awful music , dull cast"]  # fmt: skip
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    rows = [f"{label},{text.replace(',', ' ')}" for _ in range(4) for label, texts in
+            (("pos", POS), ("neg", NEG)) for text in texts]  # fmt: skip
+    (root / "reviews.csv").write_text("label,text\n" + "\n".join(rows) + "\n")
+    (root / "clf.toml").write_text(
+        'task = "classify"\nname = "tiny-clf"\n[data]\ndataset = "file"\n'
+        f'path = "{root / "reviews.csv"}"\nbatch_size = 8\n'
+        '[model]\nencoder = "gru"\nembedding_dim = 16\nhidden_size = 16\npooling = "max"\n'
+        '[train]\nlr = 0.02\nepochs = 8\nprogress = false\nmonitor = "accuracy"\n'
+    )
+    corpus = "\n".join(["the cat sat on the mat", "the dog sat on the log"] * 60)
+    (root / "corpus.txt").write_text(corpus + "\n")
+    (root / "lm.toml").write_text(
+        'task = "lm"\nname = "tiny-lm"\n[data]\ndataset = "file"\n'
+        f'path = "{root / "corpus.txt"}"\ntokenizer = "whitespace"\nbatch_size = 4\nbptt = 8\n'
+        'eval_batch_size = 2\n[model]\nembedding_dim = 16\nhidden_size = 16\n'
+        '[train]\nlr = 0.01\nepochs = 3\nprogress = false\n'
+    )
+    assert _invoke("train", root / "clf.toml", "--out", root / "clf").exit_code == 0
+    assert _invoke("train", root / "lm.toml", "--out", root / "lm", "--set", "train.epochs=2").exit_code == 0
+    return root
+
+
+def test_train_writes_run_and_bundle(work: Path) -> None:
+    for run in ("clf", "lm"):
+        assert (work / run / "metrics.jsonl").is_file() and (work / run / "loss.png").is_file()
+        assert (work / run / "bundle" / "model.safetensors").is_file()
+    metrics = json.loads((work / "clf" / "bundle" / "metrics.json").read_text())
+    assert "test_accuracy" in metrics and "test_tfidf_logreg_accuracy" in metrics
+    lm = json.loads((work / "lm" / "bundle" / "metrics.json").read_text())
+    assert lm["test_ppl"] < lm["test_unigram_ppl"]  # learned more than word frequencies
+    assert "--set=train.epochs=2" in (work / "lm" / "bundle" / "README.md").read_text()
+
+
+def test_resume_continues_the_run(work: Path) -> None:
+    result = _invoke("train", work / "lm.toml", "--out", work / "lm", "--resume")
+    assert result.exit_code == 0
+    lines = (work / "lm" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines if '"valid"' in x] == [1, 2, 3]
+
+
+def test_evaluate_split_and_file(work: Path) -> None:
+    result = _invoke("evaluate", work / "clf" / "bundle")
+    assert result.exit_code == 0 and "test_accuracy" in result.output
+    result = _invoke("evaluate", work / "clf" / "bundle", "--data", work / "reviews.csv")
+    assert json.loads(result.output)["examples"] == 40
+    result = _invoke("evaluate", work / "lm" / "bundle", "--data", work / "corpus.txt")
+    assert json.loads(result.output)["ppl"] > 1.0
+
+
+def test_predict_text_file_and_json(work: Path) -> None:
+    bundle = work / "clf" / "bundle"
+    result = _invoke("predict", bundle, "a great wonderful film", "a dull boring film", "--top", "2")
+    assert result.exit_code == 0
+    first, second = result.output.strip().splitlines()
+    assert first.startswith("pos") and second.startswith("neg")
+    (work / "in.txt").write_text("great cast\nawful story\n")
+    result = _invoke("predict", bundle, "--file", work / "in.txt", "--json")
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["text"] for r in rows] == ["great cast", "awful story"]
+    assert abs(sum(c["probability"] for c in rows[0]["top"]) - max(c["probability"] for c in rows[0]["top"])) < 1e-9
+    result = _invoke("predict", work / "lm" / "bundle", "the cat sat on the", "--top", "3", "--json")
+    assert json.loads(result.output)["label"] == "mat"
+
+
+def test_generate(work: Path) -> None:
+    result = _invoke("generate", work / "lm" / "bundle", "--prompt", "the dog", "--max-tokens", "4",
+                     "--temperature", "0")  # fmt: skip
+    assert result.exit_code == 0
+    assert result.output.strip().startswith("the dog sat on the")
+    two = _invoke("generate", work / "lm" / "bundle", "--num", "2", "--seed", "1").output.splitlines()
+    assert len(two) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "missing.toml"], "recipe not found"),
+        (["train", "{clf}", "--set", "train.epochz=3"], "did you mean 'epochs'"),
+        (["train", "{clf}", "--set", "model.encoder=lstn"], "did you mean 'lstm'"),
+        (["train", "{clf}", "--set", "data.path={bad}"], "UTF-8"),
+        (["predict", "{bundle}", " "], "empty"),
+        (["predict", "{bundle}"], "nothing to predict"),
+        (["predict", "{nowhere}", "text"], "bundle not found"),
+        (["generate", "{bundle}"], "not a language model"),
+        (["evaluate", "{bundle}", "--split", "dev"], "unknown split"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(work: Path, args: list[str], message: str) -> None:
+    (work / "bad.csv").write_bytes(b"label,text\npos,caf\xe9\n")
+    fill = {"clf": work / "clf.toml", "bad": work / "bad.csv", "bundle": work / "clf" / "bundle",
+            "nowhere": work / "nowhere"}  # fmt: skip
+    result = runner.invoke(app, [a.format(**fill) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_damaged_bundle_file(work: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(work / "clf" / "bundle", copy)
+    (copy / "model.safetensors").unlink()
+    result = runner.invoke(app, ["predict", str(copy), "good"])
+    assert result.exit_code == 2 and "no model.safetensors" in result.output

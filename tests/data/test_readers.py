@@ -1,0 +1,168 @@
+"""Readers for user-brought files: what they return, and the one-line errors they give."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqlab.data.readers import (
+    read_conll,
+    read_lines,
+    read_series_csv,
+    read_text_classification,
+)
+from seqlab.errors import UserError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- text classification
+
+
+def test_csv_with_quotes_bom_and_extra_columns(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "reviews.csv",
+        '\ufeffid,text,label\n1,"Good, really good",pos\n2,"He said ""no""",neg\n'
+        "3, Фильм супер ,pos\n",
+    )
+    texts, labels = read_text_classification(path)
+    assert texts == ["Good, really good", 'He said "no"', "Фильм супер"]
+    assert labels == ["pos", "neg", "pos"]
+
+
+def test_tsv_and_sniffed_txt_and_column_names(tmp_path: Path) -> None:
+    tsv = write(tmp_path, "a.tsv", "label\ttext\n1\tfirst, with comma\n0\tsecond\n")
+    assert read_text_classification(tsv) == (["first, with comma", "second"], ["1", "0"])
+    txt = write(tmp_path, "b.txt", "Sentiment;Review\npos;nice one\nneg;bad one\n")
+    texts, labels = read_text_classification(txt, text_column="review", label_column="sentiment")
+    assert (texts, labels) == (["nice one", "bad one"], ["pos", "neg"])  # case-insensitive
+    forced = write(tmp_path, "c.data", "text|label\nx|1\n")
+    assert read_text_classification(forced, delimiter="|") == (["x"], ["1"])
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="file not found"):
+        read_text_classification(tmp_path / "nope.csv")
+    with pytest.raises(UserError, match="is a folder"):
+        read_text_classification(tmp_path)
+
+
+def test_non_utf8_names_byte_offset_and_line(tmp_path: Path) -> None:
+    content = b"text,label\nok,1\n" + "плохо,0\n".encode("cp1251")
+    path = write(tmp_path, "cp1251.csv", content)
+    offset = len(b"text,label\nok,1\n")
+    with pytest.raises(UserError) as error:
+        read_text_classification(path)
+    message = str(error.value)
+    assert f"offset {offset}" in message and "(line 3)" in message and "iconv" in message
+
+
+def test_missing_column_lists_columns_found(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.csv", "review,sentiment\ngood,1\n")
+    with pytest.raises(
+        UserError, match=r"no text column 'text'; columns found: 'review', 'sentiment'"
+    ):
+        read_text_classification(path)
+    with pytest.raises(UserError, match="label_column="):
+        read_text_classification(path, text_column="review")
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        ("", "is empty"),
+        ("   \n\n", "is empty"),
+        ("text,label\n", "header but no rows"),
+        ("text,label\nfine,1\n,0\n", "1 empty text.*row 3"),
+        ("text,label\nfine,1\nno label,\n", "empty label.*row 3"),
+        ("text,label\nfine,1\nshort\n", "row 3 has 1 fields"),
+    ],
+)
+def test_bad_files_give_user_errors(tmp_path: Path, content: str, pattern: str) -> None:
+    with pytest.raises(UserError, match=pattern):
+        read_text_classification(write(tmp_path, "bad.csv", content))
+
+
+# ---------------------------------------------------------------- plain text and CoNLL
+
+
+def test_read_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "corpus.txt", "первая строка  \n\nsecond line\r\n")
+    assert read_lines(path) == ["первая строка", "second line"]
+    assert read_lines(path, keep_empty=True) == ["первая строка", "", "second line"]
+
+
+def test_read_conll_on_real_excerpt() -> None:
+    sentences = read_conll(FIXTURES / "wnut16_excerpt.conll")
+    assert len(sentences) == 3  # separators are lines holding a single tab
+    tokens, tags = sentences[0]
+    assert tokens[:3] == ["@paulwalk", "It", "'s"]
+    assert tokens[14:17] == ["Empire", "State", "Building"]
+    assert tags[14:17] == ["B-facility", "I-facility", "I-facility"]
+    assert sentences[2][0][0] == "Pxleyes" and sentences[2][1][0] == "B-company"
+    raw_lines = (FIXTURES / "wnut16_excerpt.conll").read_text().splitlines()
+    assert sum(len(t) for t, _ in sentences) == sum(1 for line in raw_lines if line.strip())
+
+
+def test_read_conll_2003_style_spaces_and_docstart(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "c.txt",
+        "-DOCSTART- -X- O O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n\nPeter NNP B-NP B-PER\n",
+    )
+    assert read_conll(path) == [(["EU", "rejects"], ["B-ORG", "O"]), (["Peter"], ["B-PER"])]
+
+
+def test_read_conll_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="line 2 has no tag"):
+        read_conll(write(tmp_path, "a.conll", "word\tO\nlonely\n"))
+    with pytest.raises(UserError, match="no tagged tokens"):
+        read_conll(write(tmp_path, "b.conll", "-DOCSTART-\tO\n\n"))
+
+
+# ---------------------------------------------------------------- series
+
+
+def test_series_csv_with_date_column_and_missing_values(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "s.csv", "date,value\n2020-01-01,1.5\n2020-01-02,\n2020-01-03,NA\n2020-01-04,-2\n"
+    )
+    values = read_series_csv(path)
+    assert values.dtype == np.float64 and values.shape == (4,)
+    assert values[0] == 1.5 and values[3] == -2.0
+    assert math.isnan(values[1]) and math.isnan(values[2])
+
+
+def test_series_csv_column_choice_and_bare_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.tsv", "t\ta\tb\n0\t1\t10\n1\t2\t20\n")
+    with pytest.raises(UserError, match="3 numeric columns"):
+        read_series_csv(path)
+    np.testing.assert_array_equal(read_series_csv(path, column="b"), [10.0, 20.0])
+    bare = write(tmp_path, "bare.txt", "1\n2.5\n3e2\n")
+    np.testing.assert_array_equal(read_series_csv(bare), [1.0, 2.5, 300.0])
+
+
+def test_series_csv_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.csv", "date,value\n2020,1\n2021,2\n")
+    with pytest.raises(
+        UserError, match=r"columns found: .date., .value. — pass the right name with column="
+    ):
+        read_series_csv(path, column="price")
+    bad = write(tmp_path, "bad.csv", "value\n1\n2\n" + "\n".join(["3"] * 120) + "\noops\n")
+    with pytest.raises(UserError, match=r"line 124: 'oops'.*not a number"):
+        read_series_csv(bad)
+    with pytest.raises(UserError, match="header but no values"):
+        read_series_csv(write(tmp_path, "h.csv", "value\n"))

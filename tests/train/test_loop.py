@@ -1,0 +1,113 @@
+"""The training loop: schedules (formula oracles), learning, resume = uninterrupted."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqlab.data.batching import make_classification_batches
+from seqlab.errors import UserError
+from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
+from seqlab.recipe import TrainConfig
+from seqlab.train.loop import LearningRate, build_optimizer, evaluate, fit
+
+
+def test_step_schedule_is_zaremba_halving_after_epoch_4() -> None:
+    schedule = LearningRate(TrainConfig(lr=1.0, schedule="step", decay_start=4, gamma=0.5), 100)
+    got = [schedule.at(0, epoch) for epoch in range(1, 9)]
+    assert got == [1.0 * 0.5 ** max(0, e - 4) for e in range(1, 9)]
+
+
+def test_cosine_warmup_and_plateau() -> None:
+    cfg = TrainConfig(lr=0.1, schedule="cosine", epochs=2, warmup_steps=10)
+    schedule = LearningRate(cfg, 50)
+    assert schedule.at(0, 1) == pytest.approx(0.1 * 0.5 * (1 + math.cos(0)) * 1 / 10)
+    assert schedule.at(50, 2) == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi / 2)))
+    assert schedule.at(100, 2) == pytest.approx(0.0)
+    plateau = LearningRate(TrainConfig(lr=1.0, schedule="plateau", gamma=0.1, patience_lr=1), 5)
+    for value in [1.0, 0.5, 0.6]:
+        plateau.end_epoch(value, higher_is_better=False)
+    assert plateau.at(0, 4) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "adamw"])
+def test_optimizers(name: str) -> None:
+    model = torch.nn.Linear(2, 1)
+    cfg = TrainConfig(optimizer=name, lr=0.1, momentum=0.9 if name == "sgd" else 0.0,
+                      nesterov=name == "sgd")  # fmt: skip
+    optimizer = build_optimizer(model, cfg)
+    assert optimizer.param_groups[0]["lr"] == 0.1
+    with pytest.raises(UserError, match="unknown optimizer"):
+        build_optimizer(model, TrainConfig(optimizer="lbfgs2"))
+
+
+def _task(seed: int = 0):
+    """Token sequences; class = whether token 3 occurs. Learnable in a few epochs."""
+    g = torch.Generator().manual_seed(seed)
+    ids, labels = [], []
+    for _ in range(160):
+        n = int(torch.randint(3, 9, (1,), generator=g))
+        seq = torch.randint(4, 10, (n,), generator=g).tolist()
+        if torch.rand(1, generator=g) < 0.5:
+            seq[int(torch.randint(0, n, (1,), generator=g))] = 3
+        ids.append(seq)
+        labels.append(int(3 in seq))
+    train = make_classification_batches(ids[:128], labels[:128], batch_size=16, seed=0)
+    valid = make_classification_batches(ids[128:], labels[128:], batch_size=32, shuffle=False)
+    return train, valid
+
+
+def _model() -> SequenceClassifier:
+    torch.manual_seed(0)
+    config = SequenceClassifierConfig(vocab_size=10, embedding_dim=8, hidden_size=16, pooling="max")
+    return SequenceClassifier(config)
+
+
+def test_fit_learns_and_writes_run_files(tmp_path: Path) -> None:
+    train, valid = _task()
+    model = _model()
+    before = evaluate(model, valid)["accuracy"]
+    cfg = TrainConfig(lr=0.02, epochs=6, monitor="accuracy", progress=False, log_every=4)
+    state = fit(model, train, valid, cfg, run_dir=tmp_path)
+    after = evaluate(model, valid)["accuracy"]
+    assert after > 0.9 > before
+    assert after == pytest.approx(state.best)  # best weights are restored
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert sum(1 for x in lines if x["kind"] == "valid") == 6
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(tmp_path.glob(".*tmp"))  # no half-written files left
+
+
+def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
+    cfg = dict(lr=0.01, progress=False, schedule="step", decay_start=1, gamma=0.5)
+    train, valid = _task()
+    straight = _model()
+    fit(straight, train, valid, TrainConfig(epochs=3, **cfg), run_dir=tmp_path / "a")
+    train, valid = _task()
+    resumed = _model()
+    fit(resumed, train, valid, TrainConfig(epochs=2, **cfg), run_dir=tmp_path / "b")
+    resumed = _model()  # a new process would rebuild the model from scratch
+    state = fit(resumed, train, valid, TrainConfig(epochs=3, **cfg), run_dir=tmp_path / "b", resume=True)
+    assert state.epoch == 3 and len(state.history) == 3
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_early_stopping_and_budgets() -> None:
+    train, valid = _task()
+    state = fit(_model(), train, valid, TrainConfig(lr=0.0, epochs=20, early_stopping=2, progress=False))
+    assert state.epoch == 3 and "early stopping" in state.stop_reason
+    state = fit(_model(), train, valid, TrainConfig(epochs=5, max_steps=3, progress=False))
+    assert state.step == 3 and state.epoch == 1
+
+
+def test_bad_monitor_and_resume_without_checkpoint(tmp_path: Path) -> None:
+    train, valid = _task()
+    with pytest.raises(UserError, match="not a validation metric"):
+        fit(_model(), train, valid, TrainConfig(epochs=1, monitor="bleu", progress=False))
+    with pytest.raises(UserError, match="no checkpoint"):
+        fit(_model(), train, valid, TrainConfig(epochs=1, progress=False), tmp_path, resume=True)
