@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from seqlab.errors import UserError
 from seqlab.recipe import (
@@ -44,9 +44,15 @@ def test_unknown_key_suggests_the_close_one() -> None:
 
 
 def test_overrides_parse_toml_values() -> None:
-    raw = apply_overrides({"train": {"lr": 0.1}}, ["train.lr=0.01", "data.dataset=ptb",
-                                                   "train.clip_norm=none_is_a_string",
-                                                   "data.options={name = \"ECG200\"}"])  # fmt: skip
+    raw = apply_overrides(
+        {"train": {"lr": 0.1}},
+        [
+            "train.lr=0.01",
+            "data.dataset=ptb",
+            "train.clip_norm=none_is_a_string",
+            'data.options={name = "ECG200"}',
+        ],
+    )
     assert raw["train"]["lr"] == 0.01
     assert raw["data"]["dataset"] == "ptb"
     assert raw["data"]["options"] == {"name": "ECG200"}

@@ -48,12 +48,22 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
     table = Table(title="seqlab demo — measured in this run")
     for column in ("task", "model", "metric", "value", "baseline (same run)", "published"):
         table.add_column(column)
-    table.add_row("PTB word LM", "LSTM 2x200", "test perplexity", f"{lm['test_ppl']:.1f}",
-                  f"unigram {lm['test_unigram_ppl']:.0f} / bigram {lm['test_bigram_ppl']:.0f}",
-                  "Zaremba 2014 small: 114.5 (13 epochs)")  # fmt: skip
-    table.add_row("MR sentiment", "BiLSTM 128", "test accuracy", f"{clf['test_accuracy']:.3f}",
-                  f"TF-IDF+LR {clf['test_tfidf_logreg_accuracy']:.3f}",
-                  "Kim 2014 CNN: 0.815 (10-fold CV)")  # fmt: skip
+    table.add_row(
+        "PTB word LM",
+        "LSTM 2x200",
+        "test perplexity",
+        f"{lm['test_ppl']:.1f}",
+        f"unigram {lm['test_unigram_ppl']:.0f} / bigram {lm['test_bigram_ppl']:.0f}",
+        "Zaremba 2014 small: 114.5 (13 epochs)",
+    )
+    table.add_row(
+        "MR sentiment",
+        "BiLSTM 128",
+        "test accuracy",
+        f"{clf['test_accuracy']:.3f}",
+        f"TF-IDF+LR {clf['test_tfidf_logreg_accuracy']:.3f}",
+        "Kim 2014 CNN: 0.815 (10-fold CV)",
+    )
     console.print(table)
 
     console.rule("using the saved bundles (loaded from disk)")
@@ -63,9 +73,14 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
         console.print(f"[green]generate[/] {text}")
     clf_bundle = load_bundle(results["classifier"].bundle)
     clf_recipe = load_recipe(results["classifier"].bundle / "recipe.toml")
-    reviews = ["a gorgeous , witty and deeply moving film", "a dull , lifeless mess that drags on forever",
-               "the acting is fine but the story never comes alive"]  # fmt: skip
+    reviews = [
+        "a gorgeous , witty and deeply moving film",
+        "a dull , lifeless mess that drags on forever",
+        "the acting is fine but the story never comes alive",
+    ]
     for result in predict_texts(clf_bundle, clf_recipe, reviews):
-        console.print(f"[green]predict[/] {result['label']} ({result['probability']:.2f})  {result['text']}")
+        console.print(
+            f"[green]predict[/] {result['label']} ({result['probability']:.2f})  {result['text']}"
+        )
     console.print(f"demo finished in {time.monotonic() - started:.0f} s; bundles under {out}/")
     return {k: v.metrics for k, v in results.items()}

@@ -18,7 +18,9 @@ def _unit(recipe: Recipe) -> str:
     return "char" if recipe.data.tokenizer == "char" else "word"
 
 
-def predict_texts(bundle: Bundle, recipe: Recipe, texts: list[str], top: int = 1) -> list[dict[str, Any]]:
+def predict_texts(
+    bundle: Bundle, recipe: Recipe, texts: list[str], top: int = 1
+) -> list[dict[str, Any]]:
     """Per text: the best label (or next token) with its probability and the top-k list."""
     if bundle.tokenizer is None:
         raise UserError("this bundle takes series, not texts", "use `seqlab evaluate` for it")
@@ -26,7 +28,9 @@ def predict_texts(bundle: Bundle, recipe: Recipe, texts: list[str], top: int = 1
         from seqlab.tasks.classification import ClassificationData, predict_proba
 
         prepared = ClassificationData(bundle.tokenizer, bundle.labels, {}, "")
-        probs = torch.from_numpy(predict_proba(bundle.model, prepared, texts, recipe.data.max_length))
+        probs = torch.from_numpy(
+            predict_proba(bundle.model, prepared, texts, recipe.data.max_length)
+        )
         names = bundle.labels
     else:
         rows = []
@@ -45,27 +49,49 @@ def predict_texts(bundle: Bundle, recipe: Recipe, texts: list[str], top: int = 1
     results = []
     for text, vals, idx in zip(texts, values.tolist(), indices.tolist(), strict=True):
         ranked = [{"label": names[i], "probability": v} for v, i in zip(vals, idx, strict=True)]
-        results.append({"text": text, "label": ranked[0]["label"],
-                        "probability": ranked[0]["probability"], "top": ranked})  # fmt: skip
+        results.append(
+            {
+                "text": text,
+                "label": ranked[0]["label"],
+                "probability": ranked[0]["probability"],
+                "top": ranked,
+            }
+        )
     return results
 
 
-def generate_texts(bundle: Bundle, recipe: Recipe, prompt: str, max_tokens: int = 40,
-                   temperature: float = 0.8, top_k: int | None = 40, top_p: float | None = None,
-                   num: int = 1, seed: int = 0) -> list[str]:  # fmt: skip
+def generate_texts(
+    bundle: Bundle,
+    recipe: Recipe,
+    prompt: str,
+    max_tokens: int = 40,
+    temperature: float = 0.8,
+    top_k: int | None = 40,
+    top_p: float | None = None,
+    num: int = 1,
+    seed: int = 0,
+) -> list[str]:
     """``num`` continuations of ``prompt`` from a language-model bundle."""
     if bundle.task != "lm":
-        raise UserError(f"bundle {bundle.path} is a '{bundle.task}' model, not a language model",
-                        "use `seqlab predict` for it")  # fmt: skip
+        raise UserError(
+            f"bundle {bundle.path} is a '{bundle.task}' model, not a language model",
+            "use `seqlab predict` for it",
+        )
     if max_tokens < 1:
         raise UserError("max tokens must be at least 1", "pass --max-tokens 40")
     tokenizer, unit = bundle.tokenizer, _unit(recipe)
     ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
     out = []
     for i in range(num):
-        new = bundle.model.generate(ids, max_tokens, temperature, top_k, top_p,
-                                    stop_id=tokenizer.eos_id if unit == "word" else None,
-                                    seed=seed + i)  # fmt: skip
+        new = bundle.model.generate(
+            ids,
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            stop_id=tokenizer.eos_id if unit == "word" else None,
+            seed=seed + i,
+        )
         joiner = "" if unit == "char" or not prompt else " "
         out.append(prompt + joiner + tokenizer.decode(new))
     return out

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from seqlab.errors import UserError
 
@@ -100,7 +101,7 @@ def _suggest(key: str, options: list[str]) -> str:
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     """Check/convert a TOML value against a dataclass field annotation."""
     if isinstance(annotation, str):
-        annotation = eval(annotation, vars(typing) | {"Any": Any})  # noqa: S307 - our own annotations
+        annotation = eval(annotation, vars(typing) | {"Any": Any})
     origin = typing.get_origin(annotation)
     if annotation is Any:
         return value
@@ -196,11 +197,15 @@ def load_recipe_dict(path: str | Path) -> dict[str, Any]:
     """Read a TOML recipe file into a dict, with one-line errors."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"recipe not found: {path}", "pass a .toml file, e.g. recipes/mr-bilstm.toml")
+        raise UserError(
+            f"recipe not found: {path}", "pass a .toml file, e.g. recipes/mr-bilstm.toml"
+        )
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"recipe {path} is not valid TOML: {exc}", "fix the line it names") from None
+        raise UserError(
+            f"recipe {path} is not valid TOML: {exc}", "fix the line it names"
+        ) from None
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:

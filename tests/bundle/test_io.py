@@ -21,12 +21,25 @@ TEXTS = ["a good film", "a bad film", "good acting , bad plot"]
 
 def _classifier_bundle(path: Path) -> tuple[SequenceClassifier, WordTokenizer]:
     tokenizer = WordTokenizer().fit(TEXTS)
-    config = SequenceClassifierConfig(vocab_size=tokenizer.vocab_size, embedding_dim=8, hidden_size=8,
-                                      encoder="mut2", bidirectional=True, pooling="attention")  # fmt: skip
+    config = SequenceClassifierConfig(
+        vocab_size=tokenizer.vocab_size,
+        embedding_dim=8,
+        hidden_size=8,
+        encoder="mut2",
+        bidirectional=True,
+        pooling="attention",
+    )
     model = SequenceClassifier(config).eval()
-    save_bundle(path, model, task="classify", tokenizer=tokenizer, labels=["neg", "pos"],
-                metrics={"test_accuracy": 0.5}, recipe={"task": "classify", "train": {"lr": 0.1}},
-                command="seqlab train x.toml")  # fmt: skip
+    save_bundle(
+        path,
+        model,
+        task="classify",
+        tokenizer=tokenizer,
+        labels=["neg", "pos"],
+        metrics={"test_accuracy": 0.5},
+        recipe={"task": "classify", "train": {"lr": 0.1}},
+        command="seqlab train x.toml",
+    )
     return model, tokenizer
 
 
@@ -44,18 +57,26 @@ def test_save_load_identical_logits(tmp_path: Path) -> None:
 
 def test_tied_lm_round_trip_in_a_fresh_process(tmp_path: Path) -> None:
     tokenizer = WordTokenizer(split="whitespace").fit(TEXTS)
-    model = LanguageModel(LanguageModelConfig(vocab_size=tokenizer.vocab_size, embedding_dim=8,
-                                              hidden_size=8, tie_weights=True)).eval()  # fmt: skip
+    model = LanguageModel(
+        LanguageModelConfig(
+            vocab_size=tokenizer.vocab_size, embedding_dim=8, hidden_size=8, tie_weights=True
+        )
+    ).eval()
     save_bundle(tmp_path / "lm", model, task="lm", tokenizer=tokenizer)
     ids = torch.tensor([[3, 4, 5]])
     expected = model(ids, torch.tensor([3]))[0][0, -1, :4].tolist()
     code = (
         "import sys, torch, json; from seqlab.bundle import load_bundle; "
         "b = load_bundle(sys.argv[1]); assert b.model.decoder.weight is b.model.embedding.weight; "
-        "print(json.dumps(b.model(torch.tensor([[3,4,5]]), torch.tensor([3]))[0][0,-1,:4].tolist()))"
+        "out = b.model(torch.tensor([[3,4,5]]), torch.tensor([3]))[0]; "
+        "print(json.dumps(out[0,-1,:4].tolist()))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lm")], capture_output=True,
-                         text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "lm")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout) == pytest.approx(expected, abs=0)
 
 
@@ -63,11 +84,26 @@ def test_overwrite_is_atomic_and_complete(tmp_path: Path) -> None:
     _classifier_bundle(tmp_path / "b")
     _classifier_bundle(tmp_path / "b")
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
-        "README.md", "config.json", "metrics.json", "model.safetensors", "recipe.toml", "tokenizer.json"]  # fmt: skip
+        "README.md",
+        "config.json",
+        "metrics.json",
+        "model.safetensors",
+        "recipe.toml",
+        "tokenizer.json",
+    ]
 
 
-@pytest.mark.parametrize("damage", ["missing_weights", "bad_weights", "bad_config", "missing_dir",
-                                    "wrong_shapes", "bad_tokenizer"])  # fmt: skip
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "missing_weights",
+        "bad_weights",
+        "bad_config",
+        "missing_dir",
+        "wrong_shapes",
+        "bad_tokenizer",
+    ],
+)
 def test_damaged_bundles_are_user_errors(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "b"
     _classifier_bundle(path)
@@ -84,6 +120,6 @@ def test_damaged_bundles_are_user_errors(tmp_path: Path, damage: str) -> None:
         meta["model"]["hidden_size"] = 4
         (path / "config.json").write_text(json.dumps(meta))
     elif damage == "bad_tokenizer":
-        (path / "tokenizer.json").write_text("{\"type\": \"word\"")
+        (path / "tokenizer.json").write_text('{"type": "word"')
     with pytest.raises(UserError):
         load_bundle(path)

@@ -11,10 +11,20 @@ from typer.testing import CliRunner
 from seqlab.cli.main import app
 
 runner = CliRunner()
-POS = ["a wonderful moving film", "great acting and a great story", "brilliant , funny and warm",
-       "a delight from start to finish", "wonderful music , great cast"]  # fmt: skip
-NEG = ["a dull boring mess", "terrible acting and a weak story", "boring , slow and flat",
-       "a waste of time from start to finish", "awful music , dull cast"]  # fmt: skip
+POS = [
+    "a wonderful moving film",
+    "great acting and a great story",
+    "brilliant , funny and warm",
+    "a delight from start to finish",
+    "wonderful music , great cast",
+]
+NEG = [
+    "a dull boring mess",
+    "terrible acting and a weak story",
+    "boring , slow and flat",
+    "a waste of time from start to finish",
+    "awful music , dull cast",
+]
 
 
 def _invoke(*args: str):
@@ -24,8 +34,12 @@ def _invoke(*args: str):
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli")
-    rows = [f"{label},{text.replace(',', ' ')}" for _ in range(4) for label, texts in
-            (("pos", POS), ("neg", NEG)) for text in texts]  # fmt: skip
+    rows = [
+        f"{label},{text.replace(',', ' ')}"
+        for _ in range(4)
+        for label, texts in (("pos", POS), ("neg", NEG))
+        for text in texts
+    ]
     (root / "reviews.csv").write_text("label,text\n" + "\n".join(rows) + "\n")
     (root / "clf.toml").write_text(
         'task = "classify"\nname = "tiny-clf"\n[data]\ndataset = "file"\n'
@@ -38,11 +52,16 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "lm.toml").write_text(
         'task = "lm"\nname = "tiny-lm"\n[data]\ndataset = "file"\n'
         f'path = "{root / "corpus.txt"}"\ntokenizer = "whitespace"\nbatch_size = 4\nbptt = 8\n'
-        'eval_batch_size = 2\n[model]\nembedding_dim = 16\nhidden_size = 16\n'
-        '[train]\nlr = 0.01\nepochs = 3\nprogress = false\n'
+        "eval_batch_size = 2\n[model]\nembedding_dim = 16\nhidden_size = 16\n"
+        "[train]\nlr = 0.01\nepochs = 3\nprogress = false\n"
     )
     assert _invoke("train", root / "clf.toml", "--out", root / "clf").exit_code == 0
-    assert _invoke("train", root / "lm.toml", "--out", root / "lm", "--set", "train.epochs=2").exit_code == 0
+    assert (
+        _invoke(
+            "train", root / "lm.toml", "--out", root / "lm", "--set", "train.epochs=2"
+        ).exit_code
+        == 0
+    )
     return root
 
 
@@ -75,7 +94,9 @@ def test_evaluate_split_and_file(work: Path) -> None:
 
 def test_predict_text_file_and_json(work: Path) -> None:
     bundle = work / "clf" / "bundle"
-    result = _invoke("predict", bundle, "a great wonderful film", "a dull boring film", "--top", "2")
+    result = _invoke(
+        "predict", bundle, "a great wonderful film", "a dull boring film", "--top", "2"
+    )
     assert result.exit_code == 0
     first, second = result.output.strip().splitlines()
     assert first.startswith("pos") and second.startswith("neg")
@@ -83,17 +104,35 @@ def test_predict_text_file_and_json(work: Path) -> None:
     result = _invoke("predict", bundle, "--file", work / "in.txt", "--json")
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert [r["text"] for r in rows] == ["great cast", "awful story"]
-    assert abs(sum(c["probability"] for c in rows[0]["top"]) - max(c["probability"] for c in rows[0]["top"])) < 1e-9
-    result = _invoke("predict", work / "lm" / "bundle", "the cat sat on the", "--top", "3", "--json")
+    assert (
+        abs(
+            sum(c["probability"] for c in rows[0]["top"])
+            - max(c["probability"] for c in rows[0]["top"])
+        )
+        < 1e-9
+    )
+    result = _invoke(
+        "predict", work / "lm" / "bundle", "the cat sat on the", "--top", "3", "--json"
+    )
     assert json.loads(result.output)["label"] == "mat"
 
 
 def test_generate(work: Path) -> None:
-    result = _invoke("generate", work / "lm" / "bundle", "--prompt", "the dog", "--max-tokens", "4",
-                     "--temperature", "0")  # fmt: skip
+    result = _invoke(
+        "generate",
+        work / "lm" / "bundle",
+        "--prompt",
+        "the dog",
+        "--max-tokens",
+        "4",
+        "--temperature",
+        "0",
+    )
     assert result.exit_code == 0
     assert result.output.strip().startswith("the dog sat on the")
-    two = _invoke("generate", work / "lm" / "bundle", "--num", "2", "--seed", "1").output.splitlines()
+    two = _invoke(
+        "generate", work / "lm" / "bundle", "--num", "2", "--seed", "1"
+    ).output.splitlines()
     assert len(two) == 2
 
 
@@ -113,8 +152,12 @@ def test_generate(work: Path) -> None:
 )
 def test_bad_input_is_one_line_exit_2(work: Path, args: list[str], message: str) -> None:
     (work / "bad.csv").write_bytes(b"label,text\npos,caf\xe9\n")
-    fill = {"clf": work / "clf.toml", "bad": work / "bad.csv", "bundle": work / "clf" / "bundle",
-            "nowhere": work / "nowhere"}  # fmt: skip
+    fill = {
+        "clf": work / "clf.toml",
+        "bad": work / "bad.csv",
+        "bundle": work / "clf" / "bundle",
+        "nowhere": work / "nowhere",
+    }
     result = runner.invoke(app, [a.format(**fill) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output

@@ -35,8 +35,9 @@ def test_class_weighted_loss_equals_torch() -> None:
 def test_time_series_input_and_learning() -> None:
     # Class = sign of the series mean: a GRU must learn it in a few steps.
     torch.manual_seed(0)
-    model = SequenceClassifier(SequenceClassifierConfig(encoder="gru", hidden_size=16, num_classes=2,
-                                                        pooling="mean"))  # fmt: skip
+    model = SequenceClassifier(
+        SequenceClassifierConfig(encoder="gru", hidden_size=16, num_classes=2, pooling="mean")
+    )
     x = torch.randn(64, 12) + torch.where(torch.rand(64, 1) < 0.5, -1.0, 1.0)
     y = (x.mean(1) > 0).long()
     lengths = torch.full((64,), 12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -19,12 +20,14 @@ def test_bigram_matches_brute_force_add_k() -> None:
     k = 0.5
     model = NGramLM(vocab, order=2, k=k).fit(train)
     counts = np.zeros((vocab, vocab))
-    for a, b in zip(train[:-1], train[1:], strict=True):
+    for a, b in itertools.pairwise(train):
         counts[a, b] += 1
     table = (counts + k) / (counts.sum(1, keepdims=True) + k * vocab)
     assert np.allclose(table.sum(1), 1.0)
     unigram = (np.bincount(train, minlength=vocab) + 1) / (len(train) + vocab)
-    expected = [math.log(unigram[test[0]])] + [math.log(table[a, b]) for a, b in zip(test[:-1], test[1:], strict=True)]
+    expected = [math.log(unigram[test[0]])] + [
+        math.log(table[a, b]) for a, b in itertools.pairwise(test)
+    ]
     assert np.allclose(model.log_probs(test), expected)
     assert model.perplexity(test) == pytest.approx(math.exp(-np.mean(expected)))
 

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils import estimator_checks
@@ -14,7 +15,7 @@ from sklearn.utils import estimator_checks
 from seqlab.errors import UserError
 from seqlab.text.bow import BagOfWords, NotFittedError, load_stop_words
 from seqlab.text.tfidf import TfidfVectorizer
-from seqlab.text.tokenizers import WordTokenizer
+from seqlab.text.tokenizers import BPETokenizer, WordTokenizer
 
 # The example review of the lecture slide "The Bag of Words Representation".
 LECTURE_REVIEW = (
@@ -144,6 +145,7 @@ def test_transform_before_fit_names_the_cause() -> None:
         (lambda: BagOfWords(min_df=3, max_df=2).fit(DOCS), "max_df"),
         (lambda: BagOfWords(min_df=1.5).fit(DOCS), "min_df"),
         (lambda: BagOfWords(stop_words="klingon").fit(DOCS), "klingon"),
+        (lambda: BagOfWords(stop_words=42).fit(DOCS), "stop_words=42"),
         (lambda: BagOfWords(analyzer="syllable").fit(DOCS), "analyzer"),
         (lambda: BagOfWords(ngram_range=(2, 1)).fit(DOCS), "ngram_range"),
         (lambda: BagOfWords(tokenizer=42).fit(DOCS), "tokenizer"),
@@ -162,3 +164,16 @@ def test_json_round_trip() -> None:
     assert np.array_equal(loaded.transform(DOCS).toarray(), bow.transform(DOCS).toarray())
     with pytest.raises(UserError, match="callable tokenizer"):
         BagOfWords(tokenizer=str.split).fit(DOCS).to_dict()
+
+
+def test_clone_keeps_a_fitted_tokenizer() -> None:
+    # sklearn clones every param; a tokenizer must be copied with its learned state
+    # (GridSearchCV clones the whole pipeline), not rebuilt unfitted from its params.
+    tokenizer = BPETokenizer(vocab_size=300).fit(DOCS)
+    vectorizer = clone(TfidfVectorizer(tokenizer=tokenizer))
+    assert vectorizer.tokenizer is not tokenizer
+    fitted = vectorizer.fit(DOCS)
+    assert set(fitted.vocabulary_) == {
+        token for doc in DOCS for token in tokenizer.tokenize(doc.lower())
+    }
+    assert "tokenizer__vocab_size" not in TfidfVectorizer(tokenizer=tokenizer).get_params()

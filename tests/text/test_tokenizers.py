@@ -131,6 +131,14 @@ def test_bpe_matches_hf_tokenizers_trained_directly() -> None:
     assert ours.decode(ours.encode(sample)) == sample
 
 
+def test_literal_special_tokens_in_text_stay_text(bpe: BPETokenizer, tmp_path) -> None:
+    text = "a <eos> b <pad><unk>"
+    assert not set(bpe.encode(text)) & {0, 1, 2, 3, 4}
+    assert bpe.decode(bpe.encode(text)) == text
+    bpe.save(tmp_path / "bpe.json")
+    assert load_tokenizer(tmp_path / "bpe.json").decode(bpe.encode(text)) == text
+
+
 def test_bpe_lowercase_and_specials(bpe: BPETokenizer) -> None:
     lower = BPETokenizer(vocab_size=300, lowercase=True).fit(TEXTS)
     assert lower.decode(lower.encode("ЁЛКА Hello")) == "ёлка hello"
@@ -167,7 +175,7 @@ def test_save_load_identity(tmp_path, make) -> None:
         for text in TEXTS:
             assert loaded.encode(text) == tokenizer.encode(text)
             assert loaded.decode(loaded.encode(text)) == tokenizer.decode(tokenizer.encode(text))
-    assert tokenizer_from_dict(tokenizer.to_dict()).get_params() == tokenizer.get_params()
+    assert tokenizer_from_dict(tokenizer.to_dict()).params() == tokenizer.params()
 
 
 @pytest.mark.parametrize("cls", [WordTokenizer, CharTokenizer, BPETokenizer, WordPieceTokenizer])

@@ -37,8 +37,9 @@ def test_cosine_warmup_and_plateau() -> None:
 @pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "adamw"])
 def test_optimizers(name: str) -> None:
     model = torch.nn.Linear(2, 1)
-    cfg = TrainConfig(optimizer=name, lr=0.1, momentum=0.9 if name == "sgd" else 0.0,
-                      nesterov=name == "sgd")  # fmt: skip
+    cfg = TrainConfig(
+        optimizer=name, lr=0.1, momentum=0.9 if name == "sgd" else 0.0, nesterov=name == "sgd"
+    )
     optimizer = build_optimizer(model, cfg)
     assert optimizer.param_groups[0]["lr"] == 0.1
     with pytest.raises(UserError, match="unknown optimizer"):
@@ -91,15 +92,21 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
     resumed = _model()
     fit(resumed, train, valid, TrainConfig(epochs=2, **cfg), run_dir=tmp_path / "b")
     resumed = _model()  # a new process would rebuild the model from scratch
-    state = fit(resumed, train, valid, TrainConfig(epochs=3, **cfg), run_dir=tmp_path / "b", resume=True)
+    state = fit(
+        resumed, train, valid, TrainConfig(epochs=3, **cfg), run_dir=tmp_path / "b", resume=True
+    )
     assert state.epoch == 3 and len(state.history) == 3
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+    for (name, a), b in zip(
+        straight.state_dict().items(), resumed.state_dict().values(), strict=True
+    ):
         assert torch.allclose(a, b, atol=1e-6), name
 
 
 def test_early_stopping_and_budgets() -> None:
     train, valid = _task()
-    state = fit(_model(), train, valid, TrainConfig(lr=0.0, epochs=20, early_stopping=2, progress=False))
+    state = fit(
+        _model(), train, valid, TrainConfig(lr=0.0, epochs=20, early_stopping=2, progress=False)
+    )
     assert state.epoch == 3 and "early stopping" in state.stop_reason
     state = fit(_model(), train, valid, TrainConfig(epochs=5, max_steps=3, progress=False))
     assert state.step == 3 and state.epoch == 1

@@ -55,9 +55,21 @@ def family_of(model: nn.Module) -> str:
     raise TypeError(f"{type(model).__name__} is not in seqlab.models.registry.MODELS")
 
 
-def _card(name: str, task: str, family: str, config: dict[str, Any], metrics: dict[str, Any],
-          command: str | None, data: str | None) -> str:  # fmt: skip
-    lines = [f"# {name}", "", f"seqlab {seqlab.__version__} bundle — task `{task}`, family `{family}`.", ""]
+def _card(
+    name: str,
+    task: str,
+    family: str,
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+    command: str | None,
+    data: str | None,
+) -> str:
+    lines = [
+        f"# {name}",
+        "",
+        f"seqlab {seqlab.__version__} bundle — task `{task}`, family `{family}`.",
+        "",
+    ]
     if data:
         lines += ["## Data", "", data, ""]
     if metrics:
@@ -71,8 +83,15 @@ def _card(name: str, task: str, family: str, config: dict[str, Any], metrics: di
     lines += ["## Model", "", f"encoder `{encoder}` {size}; full config in `config.json`.", ""]
     if command:
         lines += ["## Reproduce", "", "```", command, "```", ""]
-    lines += ["## Use", "", "```python", "from seqlab.bundle import load_bundle",
-              "bundle = load_bundle('PATH')", "```", ""]  # fmt: skip
+    lines += [
+        "## Use",
+        "",
+        "```python",
+        "from seqlab.bundle import load_bundle",
+        "bundle = load_bundle('PATH')",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -96,8 +115,14 @@ def save_bundle(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
-        meta = {"seqlab_version": seqlab.__version__, "family": family, "task": task,
-                "model": config, "labels": labels or [], "extra": extra or {}}  # fmt: skip
+        meta = {
+            "seqlab_version": seqlab.__version__,
+            "family": family,
+            "task": task,
+            "model": config,
+            "labels": labels or [],
+            "extra": extra or {},
+        }
         (tmp / "config.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         save_model(model, str(tmp / "model.safetensors"))
         if tokenizer is not None:
@@ -136,14 +161,18 @@ def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
         known = {f.name for f in dataclasses.fields(config_cls)}
         config = config_cls(**{k: v for k, v in meta["model"].items() if k in known})
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
-        raise UserError(f"bundle {path}: config.json is corrupted ({exc})",
-                        "re-create the bundle with `seqlab train`") from None  # fmt: skip
+        raise UserError(
+            f"bundle {path}: config.json is corrupted ({exc})",
+            "re-create the bundle with `seqlab train`",
+        ) from None
     model = model_cls(config)
     try:
         missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=False)
     except (SafetensorError, OSError, RuntimeError) as exc:
-        raise UserError(f"bundle {path}: model.safetensors is corrupted ({exc})",
-                        "re-create the bundle with `seqlab train`") from None  # fmt: skip
+        raise UserError(
+            f"bundle {path}: model.safetensors is corrupted ({exc})",
+            "re-create the bundle with `seqlab train`",
+        ) from None
     # Tied weights are stored once, so one name of a shared tensor is reported missing.
     by_storage: dict[int, list[str]] = {}
     for name, tensor in model.state_dict().items():
@@ -151,19 +180,31 @@ def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
     shared = {name for names in by_storage.values() if len(names) > 1 for name in names}
     missing = [name for name in missing if name not in shared]
     if missing or unexpected:
-        raise UserError(f"bundle {path}: weights do not match config.json "
-                        f"(missing {missing[:3]}, unexpected {unexpected[:3]})",
-                        "re-create the bundle with `seqlab train`")  # fmt: skip
+        raise UserError(
+            f"bundle {path}: weights do not match config.json "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})",
+            "re-create the bundle with `seqlab train`",
+        )
     model.to(device).eval()
     tokenizer = None
     if (path / "tokenizer.json").is_file():
         try:
             tokenizer = load_tokenizer(path / "tokenizer.json")
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError) as exc:
-            raise UserError(f"bundle {path}: tokenizer.json is corrupted ({exc})",
-                            "re-create the bundle with `seqlab train`") from None  # fmt: skip
+            raise UserError(
+                f"bundle {path}: tokenizer.json is corrupted ({exc})",
+                "re-create the bundle with `seqlab train`",
+            ) from None
     metrics = {}
     if (path / "metrics.json").is_file():
         metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    return Bundle(path, model, family, meta.get("task", family), tokenizer,
-                  meta.get("labels", []), metrics, meta.get("extra", {}))  # fmt: skip
+    return Bundle(
+        path,
+        model,
+        family,
+        meta.get("task", family),
+        tokenizer,
+        meta.get("labels", []),
+        metrics,
+        meta.get("extra", {}),
+    )

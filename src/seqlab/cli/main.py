@@ -56,7 +56,9 @@ def _bundle_and_recipe(path: Path) -> tuple[Any, Any]:
 @app.command()
 def train(
     recipe: Annotated[Path, typer.Argument(help="A TOML recipe, e.g. recipes/mr-bilstm.toml")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: section.key=value")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override: section.key=value")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/NAME)")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint")] = False,
 ) -> None:
@@ -143,7 +145,9 @@ def generate(
     from seqlab.inference import generate_texts
 
     loaded, recipe = _bundle_and_recipe(bundle)
-    for text in generate_texts(loaded, recipe, prompt, max_tokens, temperature, top_k, top_p, num, seed):
+    for text in generate_texts(
+        loaded, recipe, prompt, max_tokens, temperature, top_k, top_p, num, seed
+    ):
         typer.echo(text)
 
 

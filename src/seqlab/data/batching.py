@@ -141,9 +141,10 @@ class BucketSampler(Sampler[list[int]]):
 
 
 class ClassificationBatches:
-    """Re-iterable batches of token-id sequences (+ labels): one pass per ``iter()``.
+    """Re-iterable batches of sequences (+ labels): one pass per ``iter()``.
 
-    Yields :class:`Batch` with ``inputs`` (B, T) long, ``targets`` (B,) long or None.
+    Sequences are token-id lists (``inputs`` (B, T) long) or float arrays/tensors of
+    a series (``inputs`` (B, T) or (B, T, F) float32). ``targets`` (B,) long or None.
     """
 
     def __init__(
@@ -159,7 +160,13 @@ class ClassificationBatches:
     ) -> None:
         if labels is not None and len(labels) != len(ids):
             raise ValueError(f"{len(ids)} sequences but {len(labels)} labels")
-        self.ids = [list(seq[:max_length]) if max_length else list(seq) for seq in ids]
+        self.ids = [seq[:max_length] if max_length else seq for seq in ids]
+        first = self.ids[0] if self.ids else []
+        floating = isinstance(first, (np.ndarray, torch.Tensor)) and (
+            np.issubdtype(first.dtype, np.floating) if isinstance(first, np.ndarray)
+            else first.is_floating_point()
+        )  # fmt: skip
+        self.dtype = torch.float32 if floating else torch.long
         self.labels = None if labels is None else torch.as_tensor(list(labels), dtype=torch.long)
         self.pad_id = pad_id
         lengths = [len(seq) for seq in self.ids]
@@ -177,7 +184,7 @@ class ClassificationBatches:
 
     def __iter__(self) -> Iterator[Batch]:
         for index in self.sampler:
-            inputs, lengths = pad_sequences([self.ids[i] for i in index], self.pad_id, torch.long)
+            inputs, lengths = pad_sequences([self.ids[i] for i in index], self.pad_id, self.dtype)
             rows = torch.tensor(index, dtype=torch.long)
             targets = None if self.labels is None else self.labels[rows]
             yield Batch(inputs, lengths, targets, rows)

@@ -8,9 +8,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from seqlab.train.checkpoint import atomic_write_bytes  # noqa: E402
+from seqlab.train.checkpoint import atomic_write_bytes
 
 
 def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:

@@ -77,9 +77,10 @@ class LanguageModel(nn.Module):
         targets: Tensor | None = None,
         state: State | None = None,
     ) -> tuple[Tensor, Tensor | None]:
-        if state is None and self.config.carry_state and self._state is not None:
-            if self._state[0].shape[1] == inputs.shape[0]:
-                state = self._state
+        carried = self._state
+        if state is None and self.config.carry_state and carried is not None:
+            # A stream batch continues the previous one only if the batch size matches.
+            state = carried if carried[0].shape[1] == inputs.shape[0] else None
         x = self.dropout(self.embedding(inputs))  # (B, T, E)
         outputs, final = self.encoder(x, lengths, state)  # (B, T, D)
         if self.config.carry_state and final is not None:
@@ -91,7 +92,9 @@ class LanguageModel(nn.Module):
         if targets is None:
             return logits, None
         loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=self.config.pad_id
+            logits.reshape(-1, logits.shape[-1]),
+            targets.reshape(-1),
+            ignore_index=self.config.pad_id,
         )
         return logits, loss
 
@@ -99,9 +102,11 @@ class LanguageModel(nn.Module):
         flat = targets.reshape(-1)
         count = float((flat != self.config.pad_id).sum().item())
         loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), flat, ignore_index=self.config.pad_id,
+            logits.reshape(-1, logits.shape[-1]),
+            flat,
+            ignore_index=self.config.pad_id,
             reduction="sum",
-        ).item()  # fmt: skip
+        ).item()
         return {"loss": (loss, count)}
 
     @staticmethod

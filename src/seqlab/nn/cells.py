@@ -227,9 +227,10 @@ class GRUCell(_TorchLayoutCell):
 
     Two differences from the lecture GRU, ``h̃_t = tanh(W·[r_t ⊙ h_{t-1}, x_t] + b_h)``,
     ``h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t``: (1) torch applies r *after* the recurrent
-    matmul (r ⊙ (W_hn h)), as in Cho et al. 2014 v3 / cuDNN — a slightly different model;
-    (2) torch's z keeps the old state where the lecture's z takes the new one (the same
-    family: relabel z -> 1 - z). We follow torch so the fused kernel and ``GRUCell`` apply.
+    matmul, r ⊙ (W_hn h + b_hn) (the cuDNN variant; Cho et al. 2014 and the lecture put r
+    inside) — a slightly different model; (2) torch's z keeps the old state where the
+    lecture's z takes the new one (a relabelling z -> 1 - z, i.e. negated z weights).
+    We follow torch so the fused kernel and ``torch.nn.GRUCell`` apply.
     """
 
     num_gates = 3
@@ -268,7 +269,9 @@ class _MutantCell(Cell):
 
 
 class MUT1Cell(_MutantCell):
-    """MUT1:  z = sigm(W_xz x_t + b_z)
+    """MUT1 (Jozefowicz et al. 2015)::
+
+          z = sigm(W_xz x_t + b_z)
           r = sigm(W_xr x_t + W_hr h_t + b_r)
     h_{t+1} = tanh(W_hh (r ⊙ h_t) + tanh(x_t) + b_h) ⊙ z + h_t ⊙ (1 - z)
     """
@@ -298,7 +301,9 @@ class MUT1Cell(_MutantCell):
 
 
 class MUT2Cell(_MutantCell):
-    """MUT2:  z = sigm(W_xz x_t + W_hz h_t + b_z)
+    """MUT2 (Jozefowicz et al. 2015)::
+
+          z = sigm(W_xz x_t + W_hz h_t + b_z)
           r = sigm(x_t + W_hr h_t + b_r)
     h_{t+1} = tanh(W_hh (r ⊙ h_t) + W_xh x_t + b_h) ⊙ z + h_t ⊙ (1 - z)
     """
@@ -329,7 +334,9 @@ class MUT2Cell(_MutantCell):
 
 
 class MUT3Cell(_MutantCell):
-    """MUT3:  z = sigm(W_xz x_t + W_hz tanh(h_t) + b_z)
+    """MUT3 (Jozefowicz et al. 2015)::
+
+          z = sigm(W_xz x_t + W_hz tanh(h_t) + b_z)
           r = sigm(W_xr x_t + W_hr h_t + b_r)
     h_{t+1} = tanh(W_hh (r ⊙ h_t) + W_xh x_t + b_h) ⊙ z + h_t ⊙ (1 - z)
     """

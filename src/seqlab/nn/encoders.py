@@ -8,6 +8,7 @@ padded steps, and exposes ``output_size`` (= D) and ``directions``.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -43,9 +44,14 @@ class RecurrentEncoder(nn.Module):
     def __init__(self, config: EncoderConfig, input_size: int) -> None:
         super().__init__()
         self.rnn = Recurrent(
-            config.encoder, input_size, config.hidden_size, num_layers=config.num_layers,
-            bidirectional=config.bidirectional, dropout=config.dropout, fused=config.fused,
-        )  # fmt: skip
+            config.encoder,
+            input_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout,
+            fused=config.fused,
+        )
         self.directions = 2 if config.bidirectional else 1
         self.output_size = self.rnn.output_size
 
@@ -63,12 +69,14 @@ class CNNEncoder(nn.Module):
         sizes = [input_size] + [config.hidden_size] * config.num_layers
         self.convs = nn.ModuleList(
             nn.Conv1d(a, b, config.kernel_size, padding=config.kernel_size // 2)
-            for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+            for a, b in itertools.pairwise(sizes)
         )
         self.dropout = nn.Dropout(config.dropout)
         self.directions, self.output_size = 1, config.hidden_size
 
-    def forward(self, x: Tensor, lengths: Tensor, state: State | None = None) -> tuple[Tensor, None]:
+    def forward(
+        self, x: Tensor, lengths: Tensor, state: State | None = None
+    ) -> tuple[Tensor, None]:
         mask = lengths_to_mask(lengths.to(x.device), x.shape[1]).unsqueeze(-1)  # (B, T, 1)
         h = x * mask
         for conv in self.convs:
@@ -100,7 +108,9 @@ class TransformerEncoder(nn.Module):
         self.layers = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
         self.directions, self.output_size = 1, size
 
-    def forward(self, x: Tensor, lengths: Tensor, state: State | None = None) -> tuple[Tensor, None]:
+    def forward(
+        self, x: Tensor, lengths: Tensor, state: State | None = None
+    ) -> tuple[Tensor, None]:
         steps = x.shape[1]
         mask = lengths_to_mask(lengths.to(x.device), steps)  # (B, T)
         h = self.project(x) + self.positions[:steps]

@@ -41,8 +41,8 @@ class ClassificationData:
 
 def _seeded_split(n: int, seed: int, fractions=(0.8, 0.1, 0.1)) -> dict[str, np.ndarray]:
     order = np.random.default_rng(seed).permutation(n)
-    a = int(round(n * fractions[0]))
-    b = a + int(round(n * fractions[1]))
+    a = round(n * fractions[0])
+    b = a + round(n * fractions[1])
     return {"train": order[:a], "valid": order[a:b], "test": order[b:]}
 
 
@@ -55,12 +55,17 @@ def _file_splits(recipe: Recipe, labels: list[str] | None) -> tuple[dict, list[s
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted(set(raw_labels) - set(index))
     if unknown:
-        raise UserError(f"labels {unknown[:5]} are not known to this model",
-                        f"the model knows {names}")  # fmt: skip
+        raise UserError(
+            f"labels {unknown[:5]} are not known to this model", f"the model knows {names}"
+        )
     ids = [index[label] for label in raw_labels]
     parts = _seeded_split(len(texts), data.seed)
     splits = {k: ([texts[i] for i in v], [ids[i] for i in v]) for k, v in parts.items()}
-    return splits, names, f"`{data.path}` ({len(texts)} rows, seeded 80/10/10 split, seed {data.seed})"
+    return (
+        splits,
+        names,
+        f"`{data.path}` ({len(texts)} rows, seeded 80/10/10 split, seed {data.seed})",
+    )
 
 
 def _series_splits(recipe: Recipe) -> tuple[dict, list[str], str]:
@@ -79,7 +84,11 @@ def _series_splits(recipe: Recipe) -> tuple[dict, list[str], str]:
         "test": (rows(ts.test_x), ts.test_y.tolist()),
     }
     name = data.options.get("name", "?")
-    return splits, list(ts.label_names), f"UCR `{name}` (official train/test; 10% of train for validation)"
+    return (
+        splits,
+        list(ts.label_names),
+        f"UCR `{name}` (official train/test; 10% of train for validation)",
+    )
 
 
 def prepare(
@@ -94,29 +103,50 @@ def prepare(
     else:
         loaded = load_dataset(data.dataset, **data.options)
         if not hasattr(loaded, "splits") or not hasattr(loaded, "label_names"):
-            raise UserError(f"dataset '{data.dataset}' is not a classification data set",
-                            "see `seqlab datasets` for the task of each")  # fmt: skip
+            raise UserError(
+                f"dataset '{data.dataset}' is not a classification data set",
+                "see `seqlab datasets` for the task of each",
+            )
         splits, names = dict(loaded.splits), list(loaded.label_names)
         description = f"`{data.dataset}` (seeded splits, seed {data.seed})"
     if data.limit:  # a seeded random subset: files are often ordered by class
         x, y = splits["train"]
         keep = np.sort(np.random.default_rng(data.seed).permutation(len(y))[: data.limit])
         splits["train"] = ([x[i] for i in keep], [y[i] for i in keep])
-    is_text = data.dataset != "ucr"
+    return from_splits(recipe, splits, names, description, tokenizer, is_text=data.dataset != "ucr")
+
+
+def from_splits(
+    recipe: Recipe,
+    splits: dict[str, tuple[list[Any], list[int]]],
+    labels: list[str],
+    description: str,
+    tokenizer: Tokenizer | None = None,
+    is_text: bool = True,
+) -> ClassificationData:
+    """Fit the tokenizer on train (unless given) and cut the batches of every split."""
+    data = recipe.data
     if is_text and tokenizer is None:
-        tokenizer = make_tokenizer(data.tokenizer, lowercase=data.lowercase, min_freq=data.min_freq,
-                                   max_size=data.max_vocab, vocab_size=data.vocab_size)  # fmt: skip
+        tokenizer = make_tokenizer(
+            data.tokenizer,
+            lowercase=data.lowercase,
+            min_freq=data.min_freq,
+            max_size=data.max_vocab,
+            vocab_size=data.vocab_size,
+        )
         tokenizer.fit(splits["train"][0])
-    prepared = ClassificationData(tokenizer if is_text else None, names, splits, description)
-    for name in SPLITS:
-        inputs, targets = splits[name]
+    prepared = ClassificationData(tokenizer if is_text else None, labels, splits, description)
+    for name, (inputs, targets) in splits.items():
         train = name == "train"
         prepared.batches[name] = make_classification_batches(
-            encode(prepared, inputs, data.max_length), targets,
+            encode(prepared, inputs, data.max_length),
+            targets,
             batch_size=data.batch_size if train else data.eval_batch_size,
-            shuffle=train, seed=data.seed, bucket=True,
+            shuffle=train,
+            seed=data.seed,
+            bucket=True,
             pad_id=tokenizer.pad_id if is_text else 0,
-        )  # fmt: skip
+        )
     return prepared
 
 
@@ -149,14 +179,21 @@ def build_model(recipe: Recipe, prepared: ClassificationData) -> SequenceClassif
     if recipe.train.class_weights == "balanced":
         config.class_weights = class_weights(prepared.splits["train"][1], config.num_classes)
     elif recipe.train.class_weights is not None:
-        raise UserError(f"train.class_weights = '{recipe.train.class_weights}' is not supported",
-                        "use \"balanced\" or leave it out")  # fmt: skip
+        raise UserError(
+            f"train.class_weights = '{recipe.train.class_weights}' is not supported",
+            'use "balanced" or leave it out',
+        )
     return SequenceClassifier(config)
 
 
 @torch.no_grad()
-def predict_proba(model: SequenceClassifier, prepared: ClassificationData, inputs: list[Any],
-                  max_length: int | None = None, batch_size: int = 128) -> np.ndarray:  # fmt: skip
+def predict_proba(
+    model: SequenceClassifier,
+    prepared: ClassificationData,
+    inputs: list[Any],
+    max_length: int | None = None,
+    batch_size: int = 128,
+) -> np.ndarray:
     """(N, C) probabilities for raw texts or series, in input order."""
     model.eval()
     encoded = encode(prepared, inputs, max_length)
@@ -185,8 +222,9 @@ def baseline(prepared: ClassificationData, split: str = "test") -> dict[str, flo
     return {"nn1_euclidean_accuracy": float((nearest == np.asarray(test_y)).mean())}
 
 
-def report(model: SequenceClassifier, prepared: ClassificationData,
-           recipe: Recipe) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+def report(
+    model: SequenceClassifier, prepared: ClassificationData, recipe: Recipe
+) -> tuple[dict[str, Any], list[str]]:
     """Test accuracy and macro-F1 beside the baseline, and a few predictions."""
     from sklearn.metrics import f1_score
 
@@ -213,16 +251,22 @@ def evaluate_file(bundle: Any, recipe: Recipe, path: str) -> dict[str, Any]:
     from sklearn.metrics import f1_score
 
     if bundle.tokenizer is None:
-        raise UserError("evaluating a time-series classifier on a file is not supported yet",
-                        "use --split test")  # fmt: skip
+        raise UserError(
+            "evaluating a time-series classifier on a file is not supported yet", "use --split test"
+        )
     texts, raw = read_text_classification(path, recipe.data.text_column, recipe.data.label_column)
     index = {name: i for i, name in enumerate(bundle.labels)}
     unknown = sorted(set(raw) - set(index))
     if unknown:
-        raise UserError(f"{path}: labels {unknown[:5]} are not known to this model",
-                        f"the model knows {bundle.labels}")  # fmt: skip
+        raise UserError(
+            f"{path}: labels {unknown[:5]} are not known to this model",
+            f"the model knows {bundle.labels}",
+        )
     prepared = ClassificationData(bundle.tokenizer, bundle.labels, {}, path)
     predicted = predict_proba(bundle.model, prepared, texts, recipe.data.max_length).argmax(1)
     truth = np.asarray([index[label] for label in raw])
-    return {"accuracy": float((predicted == truth).mean()),
-            "macro_f1": float(f1_score(truth, predicted, average="macro")), "examples": len(truth)}  # fmt: skip
+    return {
+        "accuracy": float((predicted == truth).mean()),
+        "macro_f1": float(f1_score(truth, predicted, average="macro")),
+        "examples": len(truth),
+    }

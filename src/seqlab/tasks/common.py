@@ -25,12 +25,15 @@ def make_tokenizer(
     if kind == "word":
         return WordTokenizer(lowercase=lowercase, min_freq=min_freq, max_size=max_size)
     if kind == "whitespace":
-        return WordTokenizer(lowercase=lowercase, split="whitespace", min_freq=min_freq,
-                             max_size=max_size)  # fmt: skip
+        return WordTokenizer(
+            lowercase=lowercase, split="whitespace", min_freq=min_freq, max_size=max_size
+        )
     if kind == "char":
         return CharTokenizer(lowercase=lowercase, min_freq=min_freq)
     if kind == "bpe":
         return BPETokenizer(vocab_size=vocab_size, lowercase=lowercase)
     if kind == "wordpiece":
         return WordPieceTokenizer(vocab_size=vocab_size, lowercase=lowercase)
-    raise UserError(f"unknown tokenizer '{kind}'", f"set data.tokenizer to one of {', '.join(TOKENIZERS)}")
+    raise UserError(
+        f"unknown tokenizer '{kind}'", f"set data.tokenizer to one of {', '.join(TOKENIZERS)}"
+    )

@@ -51,8 +51,10 @@ def raw_splits(recipe: Recipe) -> tuple[dict[str, str | list[str]], str]:
         return _split_by_position(text), f"`{data.path}`, split 90/5/5 by position"
     splits = load_dataset(data.dataset, **data.options)
     if not isinstance(splits, dict) or not set(SPLITS) <= set(splits):
-        raise UserError(f"dataset '{data.dataset}' is not a language-modelling corpus",
-                        "use ptb, shakespeare or dataset = 'file'")  # fmt: skip
+        raise UserError(
+            f"dataset '{data.dataset}' is not a language-modelling corpus",
+            "use ptb, shakespeare or dataset = 'file'",
+        )
     return splits, f"`{data.dataset}` (train/valid/test as shipped)"
 
 
@@ -75,8 +77,13 @@ def prepare(recipe: Recipe, tokenizer: Tokenizer | None = None) -> LMData:
     if data.limit:
         splits = {k: (v[: data.limit] if k == "train" else v) for k, v in splits.items()}
     if tokenizer is None:
-        tokenizer = make_tokenizer(data.tokenizer, lowercase=data.lowercase, min_freq=data.min_freq,
-                                   max_size=data.max_vocab, vocab_size=data.vocab_size)  # fmt: skip
+        tokenizer = make_tokenizer(
+            data.tokenizer,
+            lowercase=data.lowercase,
+            min_freq=data.min_freq,
+            max_size=data.max_vocab,
+            vocab_size=data.vocab_size,
+        )
         train = splits["train"]
         tokenizer.fit([train] if isinstance(train, str) else train)
     streams = {
@@ -105,19 +112,35 @@ def baselines(prepared: LMData, split: str = "test") -> dict[str, float]:
     valid, target = prepared.streams["valid"].numpy(), prepared.streams[split].numpy()
     unigram = NGramLM(vocab, order=1).fit(train)
     bigram = NGramLM(vocab, order=2, k=[1.0, 0.1, 0.03, 0.01, 0.003, 0.001]).fit(train, valid)
-    return {"unigram_ppl": unigram.perplexity(target), "bigram_ppl": bigram.perplexity(target),
-            "bigram_k": bigram.k_}  # fmt: skip
+    return {
+        "unigram_ppl": unigram.perplexity(target),
+        "bigram_ppl": bigram.perplexity(target),
+        "bigram_k": bigram.k_,
+    }
 
 
-def samples(model: LanguageModel, tokenizer: Tokenizer, prompts: list[str], unit: str,
-            max_new_tokens: int = 30, temperature: float = 0.8, top_k: int | None = 40,
-            seed: int = 0) -> list[str]:  # fmt: skip
+def samples(
+    model: LanguageModel,
+    tokenizer: Tokenizer,
+    prompts: list[str],
+    unit: str,
+    max_new_tokens: int = 30,
+    temperature: float = 0.8,
+    top_k: int | None = 40,
+    seed: int = 0,
+) -> list[str]:
     """Continue each prompt; returns prompt + generated text."""
     out = []
     for i, prompt in enumerate(prompts):
         ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
-        new = model.generate(ids, max_new_tokens, temperature, top_k,
-                             stop_id=tokenizer.eos_id if unit == "word" else None, seed=seed + i)  # fmt: skip
+        new = model.generate(
+            ids,
+            max_new_tokens,
+            temperature,
+            top_k,
+            stop_id=tokenizer.eos_id if unit == "word" else None,
+            seed=seed + i,
+        )
         joiner = "" if unit == "char" else " "
         out.append((prompt + joiner + tokenizer.decode(new)).strip())
     return out
@@ -129,8 +152,9 @@ def stream_summary(prepared: LMData) -> dict[str, int]:
     }
 
 
-
-def report(model: LanguageModel, prepared: LMData, recipe: Recipe) -> tuple[dict[str, Any], list[str]]:
+def report(
+    model: LanguageModel, prepared: LMData, recipe: Recipe
+) -> tuple[dict[str, Any], list[str]]:
     """Test metrics beside the count baselines, and a few generated samples."""
     from seqlab.train.loop import evaluate
 
@@ -138,8 +162,11 @@ def report(model: LanguageModel, prepared: LMData, recipe: Recipe) -> tuple[dict
     metrics = {f"{split}_{k}": v for k, v in evaluate(model, prepared.batches[split]).items()}
     if recipe.eval.baseline:
         metrics |= {f"{split}_{k}": v for k, v in baselines(prepared, split).items()}
-    prompts = ["the company said", "in the first quarter", ""] if prepared.unit == "word" else [
-        "ROMEO:\n", "First Citizen:\n", "KING "]  # fmt: skip
+    prompts = (
+        ["the company said", "in the first quarter", ""]
+        if prepared.unit == "word"
+        else ["ROMEO:\n", "First Citizen:\n", "KING "]
+    )
     shown = samples(model, prepared.tokenizer, prompts[: recipe.eval.samples], prepared.unit)
     return metrics, [f"sample: {text!r}" for text in shown]
 

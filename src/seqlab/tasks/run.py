@@ -45,24 +45,42 @@ def train_recipe(
     prepared = task.prepare(recipe)
     model = task.build_model(recipe, prepared)
     parameters = sum(p.numel() for p in model.parameters())
-    console.print(f"[bold]{recipe.name}[/]: {prepared.description}; "
-                  f"{parameters:,} parameters; {len(prepared.batches['train'])} batches/epoch")  # fmt: skip
-    state = fit(model, prepared.batches["train"], prepared.batches["valid"], recipe.train, out,
-                resume=resume)  # fmt: skip
+    console.print(
+        f"[bold]{recipe.name}[/]: {prepared.description}; "
+        f"{parameters:,} parameters; {len(prepared.batches['train'])} batches/epoch"
+    )
+    state = fit(
+        model,
+        prepared.batches["train"],
+        prepared.batches["valid"],
+        recipe.train,
+        out,
+        resume=resume,
+    )
     if state.stop_reason:
         console.print(f"stopped: {state.stop_reason}")
     train_seconds = time.monotonic() - started
     with torch.no_grad():
         metrics, lines = task.report(model, prepared, recipe)
     best = state.history[state.best_epoch - 1] if state.best_epoch else state.history[-1]
-    metrics = {**{k: v for k, v in best.items() if k.startswith("valid_")}, **metrics,
-               "epochs": state.epoch, "best_epoch": state.best_epoch,
-               "train_seconds": round(train_seconds, 1)}  # fmt: skip
+    metrics = {
+        **{k: v for k, v in best.items() if k.startswith("valid_")},
+        **metrics,
+        "epochs": state.epoch,
+        "best_epoch": state.best_epoch,
+        "train_seconds": round(train_seconds, 1),
+    }
     bundle = save_bundle(
-        out / "bundle", model, task=recipe.task, tokenizer=prepared.tokenizer,
-        labels=getattr(prepared, "labels", None), metrics=metrics, recipe=resolved,
-        command=command, data=prepared.description,
-    )  # fmt: skip
+        out / "bundle",
+        model,
+        task=recipe.task,
+        tokenizer=prepared.tokenizer,
+        labels=getattr(prepared, "labels", None),
+        metrics=metrics,
+        recipe=resolved,
+        command=command,
+        data=prepared.description,
+    )
     table = Table(title=f"{recipe.name} — results")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -118,7 +118,12 @@ class BagOfWords(TransformerMixin, BaseEstimator):
             return frozenset()
         if isinstance(self.stop_words, str):
             return load_stop_words(self.stop_words)
-        return frozenset(self.stop_words)
+        try:
+            return frozenset(str(word) for word in self.stop_words)
+        except TypeError as error:
+            raise UserError(
+                f"stop_words={self.stop_words!r}", "use 'english', 'russian', a list or None"
+            ) from error
 
     def _validate_params(self) -> None:
         if self.analyzer not in ("word", "char", "char_wb"):
@@ -227,13 +232,15 @@ class BagOfWords(TransformerMixin, BaseEstimator):
     def _prune(self, counts: sp.csr_matrix, terms: list[str]) -> tuple[sp.csr_matrix, list[str]]:
         """Apply min_df, max_df and max_features (scikit-learn's semantics)."""
         documents = counts.shape[0]
-        as_count = lambda value: (  # noqa: E731
-            value if isinstance(value, numbers.Integral) else value * documents
-        )
+
+        def as_count(value: float) -> float:  # an int is a count, a float a proportion
+            return value if isinstance(value, numbers.Integral) else value * documents
+
         low, high = as_count(self.min_df), as_count(self.max_df)
         if high < low:
             raise UserError(
-                f"max_df={self.max_df} corresponds to fewer documents than min_df={self.min_df}",
+                f"max_df={self.max_df} allows fewer documents than min_df={self.min_df} "
+                f"requires (the corpus has {documents} documents)",
                 "raise max_df or lower min_df",
             )
         frequency = np.bincount(counts.indices, minlength=counts.shape[1])

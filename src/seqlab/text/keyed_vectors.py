@@ -33,7 +33,7 @@ VOCAB_FILE = "vocab.json"
 _FORMAT = "seqlab.keyed_vectors/1"
 
 
-def _atomic_write(path: Path, write) -> None:
+def write_atomic(path: Path, write) -> None:
     """Write through a temp file in the same folder and rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -73,7 +73,7 @@ class KeyedVectors:
         if len(self.key_to_index) != len(self.index_to_key):
             raise UserError("the vocabulary has duplicate words", "pass each word once")
         self.vectors = vectors
-        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self.counts = None if counts is None else np.ascontiguousarray(counts, dtype=np.int64)
         self._norms: np.ndarray | None = None
 
     # ------------------------------------------------------------------ lookup
@@ -182,12 +182,12 @@ class KeyedVectors:
         vocab = {"format": _FORMAT, "index_to_key": self.index_to_key}
         if path.suffix == ".safetensors":
             blob = save(tensors, metadata={"vocab": json.dumps(vocab, ensure_ascii=False)})
-            _atomic_write(path, lambda stream: stream.write(blob))
+            write_atomic(path, lambda stream: stream.write(blob))
             return
         blob = save(tensors)
         text = json.dumps(vocab, ensure_ascii=False).encode("utf-8")
-        _atomic_write(path / VECTORS_FILE, lambda stream: stream.write(blob))
-        _atomic_write(path / VOCAB_FILE, lambda stream: stream.write(text))
+        write_atomic(path / VECTORS_FILE, lambda stream: stream.write(blob))
+        write_atomic(path / VOCAB_FILE, lambda stream: stream.write(text))
 
     @classmethod
     def load(cls, path: PathLike) -> KeyedVectors:
@@ -231,7 +231,7 @@ class KeyedVectors:
                     values = " ".join(f"{float(v):.9g}" for v in row)
                     stream.write(f"{key} {values}\n".encode())
 
-        _atomic_write(Path(path), write)
+        write_atomic(Path(path), write)
 
     @classmethod
     def load_word2vec_format(

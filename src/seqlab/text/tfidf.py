@@ -132,12 +132,15 @@ class TfidfVectorizer(BagOfWords):
             raise UserError("saved idf and vocabulary sizes differ", "re-save the vectorizer")
 
     def top_terms(self, matrix: sp.csr_matrix, top: int = 10) -> list[list[tuple[str, float]]]:
-        """The ``top`` highest-weighted ``(term, weight)`` pairs of every row of ``matrix``."""
+        """The ``top`` highest-weighted ``(term, weight)`` pairs of every row of ``matrix``
+        (terms of weight 0, e.g. in every document under the lecture IDF, are left out)."""
         names = self.get_feature_names_out()
         rows = []
         for row in range(matrix.shape[0]):
             start, stop = matrix.indptr[row], matrix.indptr[row + 1]
             columns, weights = matrix.indices[start:stop], matrix.data[start:stop]
+            nonzero = weights != 0
+            columns, weights = columns[nonzero], weights[nonzero]
             # Highest weight first; ties alphabetically so the output is deterministic.
             order = sorted(range(len(columns)), key=lambda i: (-weights[i], names[columns[i]]))
             rows.append([(str(names[columns[i]]), float(weights[i])) for i in order[:top]])

@@ -20,6 +20,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
 from seqlab.errors import UserError
 from seqlab.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, read_json, write_json_atomic
 
@@ -61,16 +64,18 @@ def _check_texts(texts: Iterable[str]) -> list[str]:
 class Tokenizer:
     """Base class: text <-> token strings <-> ids.
 
-    Subclasses implement :meth:`tokenize`, :meth:`fit`, :meth:`encode`, :meth:`decode`,
-    the id accessors and ``_state_dict`` / ``_load_state``.
+    Subclasses implement :meth:`fit`, :meth:`tokenize`, ``_encode``, ``_decode``,
+    :meth:`token_to_id`, :meth:`id_to_token`, :attr:`vocab_size`, ``_state`` and
+    ``_load_state``; ``_params`` names the constructor arguments.
     """
 
     kind: ClassVar[str] = ""
     _state_attribute: ClassVar[str] = ""
+    _params: ClassVar[tuple[str, ...]] = ()
 
-    def get_params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able)."""
-        raise NotImplementedError
+        return {name: getattr(self, name) for name in self._params}
 
     def fit(self, texts: Iterable[str]) -> Tokenizer:
         raise NotImplementedError
@@ -127,7 +132,7 @@ class Tokenizer:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able parameters plus the learned state (omitted while unfitted)."""
         state = self._state() if self.is_fitted else {}
-        return {"format": _FORMAT, "type": self.kind, "params": self.get_params(), **state}
+        return {"format": _FORMAT, "type": self.kind, "params": self.params(), **state}
 
     @property
     def is_fitted(self) -> bool:
@@ -161,7 +166,7 @@ class Tokenizer:
         return cls.from_dict(read_json(path, "Tokenizer"))
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
+        params = ", ".join(f"{key}={value!r}" for key, value in self.params().items())
         return f"{type(self).__name__}({params})"
 
 
@@ -223,6 +228,7 @@ class WordTokenizer(_VocabTokenizer):
     """
 
     kind = "word"
+    _params = ("lowercase", "normalize_yo", "split", "min_freq", "max_size", "keep_punctuation")
 
     def __init__(
         self,
@@ -241,16 +247,6 @@ class WordTokenizer(_VocabTokenizer):
         self.min_freq = min_freq
         self.max_size = max_size
         self.keep_punctuation = keep_punctuation
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "lowercase": self.lowercase,
-            "normalize_yo": self.normalize_yo,
-            "split": self.split,
-            "min_freq": self.min_freq,
-            "max_size": self.max_size,
-            "keep_punctuation": self.keep_punctuation,
-        }
 
     def tokenize_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans ``(start, stop)`` of the tokens in the *original* text."""
@@ -297,6 +293,7 @@ class CharTokenizer(_VocabTokenizer):
     """Character-level tokenizer: ``decode(encode(s)) == s`` for in-vocabulary characters."""
 
     kind = "char"
+    _params = ("lowercase", "min_freq", "max_size", "normalize_yo")
 
     def __init__(
         self,
@@ -309,14 +306,6 @@ class CharTokenizer(_VocabTokenizer):
         self.min_freq = min_freq
         self.max_size = max_size
         self.normalize_yo = normalize_yo
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "lowercase": self.lowercase,
-            "min_freq": self.min_freq,
-            "max_size": self.max_size,
-            "normalize_yo": self.normalize_yo,
-        }
 
     def tokenize(self, text: str) -> list[str]:
         if self.normalize_yo:
@@ -339,7 +328,8 @@ class _HFTokenizer(Tokenizer):
         self.min_frequency = min_frequency
         self.lowercase = lowercase
 
-    def get_params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, Any]:
+        # ``vocab_size`` is the trainer's target; the property gives the trained size.
         return {
             "vocab_size": self.vocab_size_target,
             "min_frequency": self.min_frequency,
@@ -357,8 +347,14 @@ class _HFTokenizer(Tokenizer):
         for index, special in enumerate(SPECIALS):
             if hf_tokenizer.token_to_id(special) != index:  # the trainer adds specials first
                 raise AssertionError(f"{special} got id {hf_tokenizer.token_to_id(special)}")
-        self.hf_ = hf_tokenizer
+        self._set_model(hf_tokenizer)
         return self
+
+    def _set_model(self, hf_tokenizer: HFTokenizer) -> None:
+        # A literal "<eos>" in the text is text, not the special id: byte-level BPE then
+        # round-trips every string exactly. (Not serialised by HF, so set on load too.)
+        hf_tokenizer.encode_special_tokens = True
+        self.hf_ = hf_tokenizer
 
     def _hf(self) -> Any:
         if not hasattr(self, "hf_"):
@@ -396,10 +392,8 @@ class _HFTokenizer(Tokenizer):
         return {"hf": json.loads(self._hf().to_str())}
 
     def _load_state(self, data: dict[str, Any]) -> None:
-        from tokenizers import Tokenizer as HFTokenizer
-
         if "hf" in data:
-            self.hf_ = HFTokenizer.from_str(json.dumps(data["hf"]))
+            self._set_model(HFTokenizer.from_str(json.dumps(data["hf"])))
 
 
 class BPETokenizer(_HFTokenizer):
@@ -410,9 +404,6 @@ class BPETokenizer(_HFTokenizer):
     kind = "bpe"
 
     def build(self) -> tuple[Any, Any]:
-        from tokenizers import Tokenizer as HFTokenizer
-        from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
-
         hf_tokenizer = HFTokenizer(models.BPE(unk_token=UNK))
         if self.lowercase:
             hf_tokenizer.normalizer = normalizers.Lowercase()
@@ -434,9 +425,6 @@ class WordPieceTokenizer(_HFTokenizer):
     kind = "wordpiece"
 
     def build(self) -> tuple[Any, Any]:
-        from tokenizers import Tokenizer as HFTokenizer
-        from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
-
         hf_tokenizer = HFTokenizer(models.WordPiece(unk_token=UNK, continuing_subword_prefix="##"))
         if self.lowercase:
             hf_tokenizer.normalizer = normalizers.Lowercase()
@@ -453,10 +441,7 @@ class WordPieceTokenizer(_HFTokenizer):
 
 
 TOKENIZERS: dict[str, type[Tokenizer]] = {
-    "word": WordTokenizer,
-    "char": CharTokenizer,
-    "bpe": BPETokenizer,
-    "wordpiece": WordPieceTokenizer,
+    cls.kind: cls for cls in (WordTokenizer, CharTokenizer, BPETokenizer, WordPieceTokenizer)
 }
 
 

@@ -33,6 +33,7 @@ T targets per example (1 + negatives, or the Huffman path length), C context wor
 from __future__ import annotations
 
 import os
+import threading
 import time
 from array import array
 from collections.abc import Iterable
@@ -190,7 +191,7 @@ def encode_corpus(sentences: Iterable[list[str]], min_count: int):
 
 
 class _Scratch:
-    """Reusable buffers: fresh 10-50 MB tensors per batch cost more in page faults than math."""
+    """Reusable buffers: fresh multi-MB tensors per batch cost more in page faults than math."""
 
     def __init__(self) -> None:
         self._store: dict[str, torch.Tensor] = {}
@@ -203,6 +204,11 @@ class _Scratch:
         return buffer[:numel].view(shape)
 
 
+def _default_workers() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cores or 1))
+
+
 # ---------------------------------------------------------------------- model
 class Word2Vec:
     """word2vec trained with batched hand-written SGD (see the module docstring).
@@ -212,14 +218,17 @@ class Word2Vec:
         sg: 1 skip-gram, 0 CBOW (mean of context). negative: negatives per example (0 = off).
         hs: 1 = hierarchical softmax (Huffman tree). sample: subsampling threshold (0 = off).
         alpha, min_alpha: linear learning-rate schedule. epochs: passes over the corpus.
-        seed: fixes initialisation, subsampling, windows and negatives.
-        workers: torch threads (default: current torch setting). batch_words: centre
-            words per SGD batch. shrink_windows: word2vec.c's dynamic window.
-        progress: show a rich progress bar (words/s, loss).
+        seed: fixes initialisation, subsampling, windows and negatives (bit-exact with
+            ``workers=1``; with more workers the lock-free updates race, as in word2vec.c).
+        workers: threads training different chunks of the corpus at once on the shared
+            matrices ("Hogwild", like word2vec.c's threads; each torch op runs on one core).
+        batch_words: centre words per SGD batch (default 256 for skip-gram, i.e. ~1-1.5k
+            pairs that stay in cache, and 1024 for CBOW).
+        shrink_windows: word2vec.c's dynamic window. progress: rich progress bar.
 
     After :meth:`fit`: ``wv`` (:class:`KeyedVectors`, ``(V, D)``), ``output_vectors_``
-    (negative-sampling ``(V, D)``), ``loss_history_`` (mean loss per example, per epoch),
-    ``words_per_second_``.
+    (negative-sampling ``(V, D)`` or None), ``loss_history_`` (mean loss per example per
+    epoch), ``words_per_second_`` (in-vocabulary words x epochs / training seconds).
     """
 
     def __init__(
@@ -236,7 +245,7 @@ class Word2Vec:
         epochs: int = 5,
         seed: int = 0,
         workers: int | None = None,
-        batch_words: int = 1024,
+        batch_words: int | None = None,
         shrink_windows: bool = True,
         progress: bool = True,
     ) -> None:
@@ -256,9 +265,14 @@ class Word2Vec:
         self.shrink_windows = shrink_windows
         self.progress = progress
 
+    _PARAMS = (
+        "vector_size", "window", "min_count", "sg", "negative", "hs", "sample", "alpha",
+        "min_alpha", "epochs", "seed", "workers", "batch_words", "shrink_windows",
+    )  # fmt: skip
+
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able)."""
-        return {key: getattr(self, key) for key in self.__init__.__code__.co_varnames[1:16]}
+        return {key: getattr(self, key) for key in self._PARAMS}
 
     @property
     def wv(self) -> KeyedVectors:
@@ -274,8 +288,9 @@ class Word2Vec:
             (self.sg in (0, 1), "sg must be 0 (CBOW) or 1 (skip-gram)"),
             (self.negative >= 0 and self.hs in (0, 1), "negative must be >= 0 and hs 0 or 1"),
             (self.negative > 0 or self.hs == 1, "need negative > 0 or hs=1 (no objective)"),
-            (self.epochs >= 1 and self.batch_words >= 1, "epochs and batch_words must be >= 1"),
-            (0 < self.alpha and 0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha"),
+            (self.epochs >= 1, "epochs must be >= 1"),
+            ((self.batch_words or 1) >= 1 and (self.workers or 1) >= 1, "need batches/workers >= 1"),
+            (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha"),
         ]
         for ok, message in checks:
             if not ok:
@@ -286,26 +301,27 @@ class Word2Vec:
         self._check_params()
         words, counts, ids, sentence_of_token = encode_corpus(sentences, self.min_count)
         vocab_size, size = len(words), self.vector_size
+        if self.hs and vocab_size < 2:
+            raise UserError("hierarchical softmax needs at least 2 words", "add text or use hs=0")
         self.counts_ = counts
         self.keep_probability_ = keep_probabilities(counts, self.sample)
-        self.cumulative_ = negative_cumulative(counts)
+        self._accept, self._alias = alias_table(counts)
         generator = torch.Generator().manual_seed(self.seed)
         # word2vec.c init: input vectors U(-0.5, 0.5) / D, output vectors zero.
-        self._input = (torch.rand(vocab_size, size, generator=generator) - 0.5) / size
+        self._input = (torch.rand(vocab_size, size, generator=generator) * 2 - 1) / size
         self._output = torch.zeros(vocab_size, size) if self.negative else None
-        self._output_hs = torch.zeros(max(vocab_size - 1, 1), size) if self.hs else None
         if self.hs:
             codes, points, lengths = huffman_tree(counts)
+            self._output_hs = torch.zeros(vocab_size - 1, size)
             self._points = torch.from_numpy(points)
-            self._labels_hs = torch.from_numpy(1.0 - codes.astype(np.float32))
+            self._hs_labels = torch.from_numpy(1.0 - codes.astype(np.float32))  # (V, L)
             steps = torch.arange(points.shape[1])
-            self._mask_hs = (steps[None, :] < torch.from_numpy(lengths)[:, None]).float()
-        self._scratch = _Scratch()
-        rng = np.random.default_rng(self.seed)
+            self._hs_mask = (steps[None, :] < torch.from_numpy(lengths)[:, None]).float()
+            self._code_lengths = torch.from_numpy(lengths)
         threads = torch.get_num_threads()
-        torch.set_num_threads(self.workers or threads)
+        torch.set_num_threads(1)  # parallelism comes from the Hogwild workers
         try:
-            self._train(ids, sentence_of_token, rng)
+            self._train(ids, sentence_of_token)
         finally:
             torch.set_num_threads(threads)
         self.wv_ = KeyedVectors(words, self._input.numpy(), counts)
@@ -313,140 +329,173 @@ class Word2Vec:
         return self
 
     # ---------------------------------------------------------------- training
-    def _train(self, ids: np.ndarray, sentence_of_token: np.ndarray, rng) -> None:
+    def _train(self, ids: np.ndarray, sentence_of_token: np.ndarray) -> None:
         total = len(ids) * self.epochs
-        chunk = max(1 << 16, 64 * self.batch_words)
-        self.loss_history_: list[float] = []
-        bar = _ProgressBar(total, enabled=self.progress)
+        chunk = 1 << 16
+        jobs = iter(
+            [(epoch, start) for epoch in range(self.epochs) for start in range(0, len(ids), chunk)]
+        )
+        lock = threading.Lock()
+        loss = np.zeros(self.epochs)
+        examples = np.zeros(self.epochs)
+        state = {"done": 0, "error": None}
+
+        def work(worker: int) -> None:
+            rng, scratch = np.random.default_rng([self.seed, worker]), _Scratch()
+            try:
+                while True:
+                    with lock:
+                        job = next(jobs, None)
+                    if job is None or state["error"] is not None:
+                        return
+                    epoch, start = job
+                    stop = min(start + chunk, len(ids))
+                    chunk_loss, count = self._train_chunk(
+                        ids[start:stop], sentence_of_token[start:stop], rng, scratch,
+                        epoch * len(ids) + start, total,
+                    )
+                    with lock:
+                        loss[epoch] += chunk_loss
+                        examples[epoch] += count
+                        state["done"] += stop - start
+            except BaseException as error:  # re-raised in the calling thread
+                state["error"] = error
+
         start_time = time.perf_counter()
-        with bar:
-            for epoch in range(self.epochs):
-                loss_sum, examples = 0.0, 0
-                for start in range(0, len(ids), chunk):
-                    stop, done = min(start + chunk, len(ids)), epoch * len(ids) + start
-                    for loss, count, words_done in self._train_chunk(
-                        ids[start:stop], sentence_of_token[start:stop], rng, done, total
-                    ):
-                        loss_sum, examples = loss_sum + loss, examples + count
-                        bar.update(done + words_done, loss_sum / max(examples, 1))
-                self.loss_history_.append(loss_sum / max(examples, 1))
-                bar.update((epoch + 1) * len(ids), self.loss_history_[-1])
+        workers = [
+            threading.Thread(target=work, args=(w,), daemon=True)
+            for w in range(self.workers or _default_workers())
+        ]
+        with _ProgressBar(total, enabled=self.progress) as bar:
+            for thread in workers:
+                thread.start()
+            for thread in workers:
+                while thread.is_alive():
+                    thread.join(0.2)
+                    with lock:  # show the loss of the latest epoch under way
+                        current = int(np.nonzero(examples)[0].max(initial=0))
+                        bar.update(state["done"], loss[current] / max(examples[current], 1))
+        if state["error"] is not None:
+            raise state["error"]
         self.train_seconds_ = time.perf_counter() - start_time
         self.words_per_second_ = total / max(self.train_seconds_, 1e-9)
+        self.loss_history_ = (loss / np.maximum(examples, 1)).tolist()
 
-    def _train_chunk(self, ids, sentence_of_token, rng, offset: int, total: int):
-        """Subsample, window and train one chunk; yields (loss sum, examples, words done)."""
+    def _train_chunk(self, ids, sentence_of_token, rng, scratch: _Scratch, offset, total):
+        """Subsample, window and train one chunk; returns (loss sum, examples)."""
         keep = rng.random(len(ids)) < self.keep_probability_[ids]
-        kept_ids, positions = ids[keep], np.nonzero(keep)[0]
-        if len(kept_ids) == 0:
-            return
+        kept, positions = ids[keep], np.nonzero(keep)[0]
+        if len(kept) == 0:
+            return 0.0, 0
         effective = (
-            self.window - rng.integers(0, self.window, len(kept_ids))
+            self.window - rng.integers(0, self.window, len(kept))
             if self.shrink_windows
-            else np.full(len(kept_ids), self.window)
+            else np.full(len(kept), self.window)
         )
         centres, contexts = context_pairs(sentence_of_token[keep], self.window, effective)
-        # CSR offsets: the pairs of centre c are pair_start[c]:pair_start[c + 1].
-        pair_start = np.zeros(len(kept_ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(centres, minlength=len(kept_ids)), out=pair_start[1:])
-        centre_ids = torch.from_numpy(kept_ids[centres].astype(np.int64))
-        context_ids = torch.from_numpy(kept_ids[contexts].astype(np.int64))
-        for first in range(0, len(kept_ids), self.batch_words):
-            last = min(first + self.batch_words, len(kept_ids))
-            low, high = int(pair_start[first]), int(pair_start[last])
+        per_centre = np.bincount(centres, minlength=len(kept))
+        inputs = torch.from_numpy(kept[contexts].astype(np.int64))  # (P,)
+        if self.sg:  # one example per pair; batches end at centre-word boundaries
+            predicted = kept[centres]
+            bounds = np.concatenate([[0], np.cumsum(per_centre)])
+            example_position = positions
+            batch_words = self.batch_words or 256
+        else:  # one example per centre that has a context (word2vec.c: `if (cw)`)
+            has_context = np.nonzero(per_centre)[0]
+            predicted = kept[has_context]
+            bags = np.concatenate([[0], np.cumsum(per_centre[has_context])])
+            bag_offsets = torch.from_numpy(bags)
+            members = np.repeat(np.arange(len(has_context)), per_centre[has_context])
+            segment = torch.from_numpy(members)  # (P,) example of each context word
+            bounds = np.arange(len(has_context) + 1)
+            example_position = positions[has_context]
+            batch_words = self.batch_words or 1024
+        predicted_t = torch.from_numpy(predicted.astype(np.int64))
+        if self.negative:  # targets (E, 1 + K): the true word, then the negatives
+            targets = np.empty((len(predicted), self.negative + 1), dtype=np.int64)
+            targets[:, 0] = predicted
+            targets[:, 1:] = sample_negatives(
+                self._accept, self._alias, (len(predicted), self.negative), rng
+            )
+            # word2vec.c: `if (target == word) continue;` for a negative equal to the word.
+            weights = (targets != predicted[:, None]).astype(np.float32)
+            weights[:, 0] = 1.0
+            labels = np.zeros_like(weights)
+            labels[:, 0] = 1.0
+            ns = [torch.from_numpy(a) for a in (targets, labels, weights, labels * 2 - 1)]
+        loss = torch.zeros(())
+        centre_count = len(bounds) - 1
+        for first in range(0, centre_count, batch_words):
+            last = min(first + batch_words, centre_count)
+            low, high = int(bounds[first]), int(bounds[last])
             if high == low:
                 continue
-            progress = (offset + positions[last - 1]) / total
+            progress = (offset + example_position[last - 1]) / total
             alpha = max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * progress)
             if self.sg:
-                loss, count = self._step_skipgram(
-                    context_ids[low:high], centre_ids[low:high], alpha, rng
-                )
+                hidden = scratch("hidden", high - low, self.vector_size)
+                torch.index_select(self._input, 0, inputs[low:high], out=hidden)
             else:
-                loss, count = self._step_cbow(
-                    context_ids[low:high],
-                    pair_start[first : last + 1] - low,
-                    kept_ids[first:last],
-                    alpha,
-                    rng,
-                )
-            yield loss, count, int(positions[last - 1]) + 1
+                bag_low, bag_high = int(bags[low]), int(bags[high])
+                hidden = F.embedding_bag(
+                    inputs[bag_low:bag_high], self._input, bag_offsets[low:high] - bag_low,
+                    mode="mean",
+                )  # (B, D) mean of the context input vectors
+            grad = None
+            if self.hs:
+                words = predicted_t[low:high]
+                depth = int(self._code_lengths[words].max())
+                path = [t[words, :depth] for t in (self._points, self._hs_labels, self._hs_mask)]
+                signs = path[1] * 2 - 1
+                grad = self._sgd(hidden, self._output_hs, *path, signs, alpha, scratch, loss)
+            if self.negative:
+                batch = [t[low:high] for t in ns]
+                step = self._sgd(hidden, self._output, *batch, alpha, scratch, loss)
+                grad = step if grad is None else grad.add_(step)
+            if self.sg:
+                rows = inputs[low:high]
+            else:  # word2vec.c adds the whole error (not divided by C) to each context vector
+                rows = inputs[bag_low:bag_high]
+                grad = grad.index_select(0, segment[bag_low:bag_high] - low)
+            grad.mul_(self._cap_scale(rows, len(self._input)).unsqueeze(1))
+            self._input.index_add_(0, rows, grad)
+        return float(loss), len(predicted)
 
-    def _step_skipgram(self, inputs, targets, alpha: float, rng) -> tuple[float, int]:
-        """Pairs (input word, target word): ``inputs``/``targets`` ``(B,)`` int64."""
-        hidden = self._scratch("hidden", len(inputs), self.vector_size)
-        torch.index_select(self._input, 0, inputs, out=hidden)
-        grad, loss = self._objectives(hidden, targets, alpha, rng)
-        self._input.index_add_(0, inputs, grad)
-        return loss, len(inputs)
+    max_summed_updates = 32.0
 
-    def _step_cbow(self, contexts, bag_offsets: np.ndarray, centres: np.ndarray, alpha, rng):
-        """``contexts (C,)`` flattened per centre with CSR ``bag_offsets``; ``centres (B,)``."""
-        sizes = np.diff(bag_offsets)
-        has_context = sizes > 0
-        offsets = torch.from_numpy(bag_offsets[:-1].astype(np.int64))
-        hidden = F.embedding_bag(contexts, self._input, offsets, mode="mean")  # (B, D)
-        targets = torch.from_numpy(centres.astype(np.int64))
-        if not has_context.all():  # centres without any context (one-word sentences)
-            keep = torch.from_numpy(np.nonzero(has_context)[0])
-            hidden, targets = hidden[keep], targets[keep]
-            sizes = sizes[has_context]
-        grad, loss = self._objectives(hidden, targets, alpha, rng)
-        # word2vec.c adds the full error (not divided by C) to each context vector.
-        repeated = grad.repeat_interleave(torch.from_numpy(sizes), dim=0)  # (C, D)
-        self._input.index_add_(0, contexts, repeated)
-        return loss, len(targets)
+    def _cap_scale(self, rows: torch.Tensor, num_rows: int) -> torch.Tensor:
+        """Per-entry factor ``min(1, cap / hits(row))`` for a batch of row indices.
 
-    def _objectives(self, hidden, targets, alpha: float, rng) -> tuple[torch.Tensor, float]:
-        """Gradient w.r.t. ``hidden (B, D)`` of the NS and/or HS objectives, summed."""
-        batch = len(targets)
-        grad = torch.zeros_like(hidden) if (self.hs and self.negative) else None
-        loss = 0.0
-        if self.hs:
-            path = self._points[targets]  # (B, L)
-            labels, mask = self._labels_hs[targets], self._mask_hs[targets]
-            step_grad, step_loss = self._sgd(hidden, self._output_hs, path, labels, mask, alpha)
-            loss += step_loss
-            grad = step_grad.clone() if grad is not None else step_grad
-        if self.negative:
-            negatives = sample_negatives(self.cumulative_, (batch, self.negative), rng)
-            all_targets = np.empty((batch, self.negative + 1), dtype=np.int64)
-            all_targets[:, 0] = targets.numpy()
-            all_targets[:, 1:] = negatives
-            # word2vec.c: `if (target == word) continue;` for a negative equal to the target.
-            weights = torch.from_numpy((all_targets != all_targets[:, :1]).astype(np.float32))
-            weights[:, 0] = 1.0
-            labels = torch.zeros(batch, self.negative + 1)
-            labels[:, 0] = 1.0
-            step_grad, step_loss = self._sgd(
-                hidden, self._output, torch.from_numpy(all_targets), labels, weights, alpha
-            )
-            loss += step_loss
-            grad = step_grad if grad is None else grad.add_(step_grad)
-        return grad, loss
+        A row hit ``n`` times in one batch would get ``n`` steps computed at the same
+        stale point; word2vec.c's sequential steps saturate (sigmoid) instead of piling
+        up, so beyond ``cap`` summed steps the row's update is scaled down (without this
+        the Huffman root, hit by every example, diverges).
+        """
+        hits = torch.bincount(rows, minlength=num_rows)[rows].float()
+        return (self.max_summed_updates / hits).clamp_(max=1.0)
 
-    def _sgd(self, hidden, output, targets, labels, weights, alpha: float):
-        """One bulk logistic SGD step on ``output[targets]``; returns (grad hidden, loss sum).
+    def _sgd(self, hidden, output, targets, labels, weights, signs, alpha, scratch, loss):
+        """One bulk logistic SGD step on ``output[targets]``; returns the grad of ``hidden``.
 
-        hidden (B, D); targets, labels, weights (B, T). Scores s = <output[t], hidden>;
-        g = alpha * (label - sigmoid(s)) (word2vec.c); output[t] += g * hidden and the
-        returned ``sum_t g * output[t]`` is added to the input vectors by the caller.
+        hidden (B, D); targets, labels, weights, signs (B, T). Scores s = <output[t], h>;
+        g = alpha * (label - sigmoid(s)) * weight (word2vec.c); ``output[t] += g h`` here,
+        and ``sum_t g output[t]`` (B, D) is returned for the input vectors.
         """
         batch, width = targets.shape
         size = self.vector_size
         flat = targets.reshape(-1)
-        rows = self._scratch("rows", batch * width, size)
+        rows = scratch("rows", batch * width, size)
         torch.index_select(output, 0, flat, out=rows)
-        rows = rows.view(batch, width, size)
-        scores = torch.bmm(rows, hidden.unsqueeze(2)).squeeze(2)  # (B, T)
-        signs = labels * 2 - 1
-        loss = -(F.logsigmoid(scores * signs) * weights).sum().item()
-        scores = (labels - torch.sigmoid(scores)).mul_(weights).mul_(alpha)  # g (B, T)
-        grad_hidden = torch.bmm(scores.unsqueeze(1), rows).squeeze(1)  # (B, D)
-        update = self._scratch("update", batch, width, size)
-        torch.mul(scores.unsqueeze(2), hidden.unsqueeze(1), out=update)  # (B, T, D)
+        rows = rows.view(batch, width, size)  # (B, T, D)
+        scores = torch.linalg.vecdot(rows, hidden.unsqueeze(1))  # (B, T)
+        loss.sub_((F.logsigmoid(scores * signs) * weights).sum())
+        gradient = (labels - torch.sigmoid(scores)).mul_(weights).mul_(alpha)  # g (B, T)
+        grad_hidden = torch.bmm(gradient.unsqueeze(1), rows).squeeze(1)  # (B, D)
+        gradient.mul_(self._cap_scale(flat, len(output)).view(batch, width))
+        update = scratch("update", batch, width, size)
+        torch.mul(gradient.unsqueeze(2), hidden.unsqueeze(1), out=update)  # (B, T, D)
         output.index_add_(0, flat, update.view(-1, size))
-        return grad_hidden, loss
+        return grad_hidden
 
 
 class _ProgressBar:

@@ -55,10 +55,14 @@ class ProgressBar(Callback):
 
     def on_train_start(self, state: TrainState) -> None:
         self.progress = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[bold]epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f} lr {task.fields[lr]:.3g}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
-        )  # fmt: skip
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         self.progress.start()
 
     def on_step_end(self, state: TrainState) -> None:
@@ -97,8 +101,15 @@ class MetricsLogger(Callback):
 
     def on_step_end(self, state: TrainState) -> None:
         if state.step % self.every == 0:
-            self._write({"kind": "train", "epoch": state.epoch, "step": state.step,
-                         "loss": state.loss, "lr": state.lr})  # fmt: skip
+            self._write(
+                {
+                    "kind": "train",
+                    "epoch": state.epoch,
+                    "step": state.step,
+                    "loss": state.loss,
+                    "lr": state.lr,
+                }
+            )
 
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
         self._write({"kind": "valid", "epoch": state.epoch, "step": state.step, **metrics})
@@ -126,7 +137,9 @@ class EarlyStopping(Callback):
 
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
         value = metrics[self.monitor]
-        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        better = self.best is None or (
+            value < self.best if self.mode == "min" else value > self.best
+        )
         if better:
             self.best, self.bad = value, 0
             return

@@ -45,9 +45,12 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+            params,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.nesterov,
             weight_decay=cfg.weight_decay,
-        )  # fmt: skip
+        )
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(
             params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
@@ -70,14 +73,18 @@ class LearningRate:
 
     def __init__(self, cfg: TrainConfig, steps_per_epoch: int) -> None:
         if cfg.schedule not in SCHEDULES:
-            raise UserError(f"unknown schedule '{cfg.schedule}'", f"use one of {', '.join(SCHEDULES)}")
+            raise UserError(
+                f"unknown schedule '{cfg.schedule}'", f"use one of {', '.join(SCHEDULES)}"
+            )
         self.cfg, self.steps_per_epoch = cfg, max(1, steps_per_epoch)
         self.plateau_scale, self.best, self.bad = 1.0, math.inf, 0
 
     def at(self, step: int, epoch: int) -> float:
         cfg = self.cfg
         if cfg.schedule == "step":
-            lr = cfg.lr * cfg.gamma ** max(0, (epoch - cfg.decay_start + cfg.step_size - 1) // cfg.step_size)
+            lr = cfg.lr * cfg.gamma ** max(
+                0, (epoch - cfg.decay_start + cfg.step_size - 1) // cfg.step_size
+            )
         elif cfg.schedule == "cosine":
             total = cfg.epochs * self.steps_per_epoch
             lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
@@ -101,7 +108,11 @@ class LearningRate:
         return {"plateau_scale": self.plateau_scale, "best": self.best, "bad": self.bad}
 
     def load_state_dict(self, state: dict[str, float]) -> None:
-        self.plateau_scale, self.best, self.bad = state["plateau_scale"], state["best"], int(state["bad"])
+        self.plateau_scale, self.best, self.bad = (
+            state["plateau_scale"],
+            state["best"],
+            int(state["bad"]),
+        )
 
 
 def _reset(model: nn.Module) -> None:
@@ -149,7 +160,9 @@ def fit(
     run_dir = Path(run_dir) if run_dir is not None else None
     steps_per_epoch = len(train_batches)
     if steps_per_epoch == 0:
-        raise UserError("the training split has no batches", "use more data or a smaller batch_size")
+        raise UserError(
+            "the training split has no batches", "use more data or a smaller batch_size"
+        )
     optimizer = build_optimizer(model, cfg)
     schedule = LearningRate(cfg, steps_per_epoch)
     higher = _higher_is_better(cfg.monitor)
@@ -160,21 +173,32 @@ def fit(
     if cfg.progress:
         all_callbacks.append(ProgressBar())
     if cfg.early_stopping:
-        all_callbacks.append(EarlyStopping(cfg.early_stopping, cfg.monitor, "max" if higher else "min"))
+        all_callbacks.append(
+            EarlyStopping(cfg.early_stopping, cfg.monitor, "max" if higher else "min")
+        )
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        all_callbacks += [MetricsLogger(run_dir / "metrics.jsonl", cfg.log_every), LossPlot(run_dir / "loss.png")]
+        all_callbacks += [
+            MetricsLogger(run_dir / "metrics.jsonl", cfg.log_every),
+            LossPlot(run_dir / "loss.png"),
+        ]
         checkpoint_path = run_dir / "checkpoint.pt"
         if resume:
             if not checkpoint_path.exists():
-                raise UserError(f"no checkpoint to resume in {run_dir}", "train once without --resume")
+                raise UserError(
+                    f"no checkpoint to resume in {run_dir}", "train once without --resume"
+                )
             saved = load_checkpoint(checkpoint_path)
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             schedule.load_state_dict(saved["schedule"])
             best_weights = saved["best_weights"]
             state.epoch, state.step = saved["epoch"], saved["step"]
-            state.history, state.best, state.best_epoch = saved["history"], saved["best"], saved["best_epoch"]
+            state.history, state.best, state.best_epoch = (
+                saved["history"],
+                saved["best"],
+                saved["best_epoch"],
+            )
             for callback in all_callbacks:  # early stopping resumes with what it had seen
                 if isinstance(callback, EarlyStopping):
                     callback.best, callback.bad = state.best, state.epoch - state.best_epoch
@@ -217,26 +241,41 @@ def fit(
 
         metrics = evaluate(model, valid_batches)
         if cfg.monitor not in metrics:
-            raise UserError(f"train.monitor '{cfg.monitor}' is not a validation metric",
-                            f"use one of {', '.join(metrics)}")  # fmt: skip
+            raise UserError(
+                f"train.monitor '{cfg.monitor}' is not a validation metric",
+                f"use one of {', '.join(metrics)}",
+            )
         schedule.end_epoch(metrics[cfg.monitor], higher)
         value = metrics[cfg.monitor]
         if state.best is None or (value > state.best if higher else value < state.best):
             state.best, state.best_epoch = value, state.epoch
             best_weights = copy.deepcopy(model.state_dict())
-        record = {"epoch": state.epoch, "step": state.step, "lr": state.lr,
-                  "train_loss": state.loss, **{f"valid_{k}": v for k, v in metrics.items()},
-                  "seconds": time.monotonic() - started}  # fmt: skip
+        record = {
+            "epoch": state.epoch,
+            "step": state.step,
+            "lr": state.lr,
+            "train_loss": state.loss,
+            **{f"valid_{k}": v for k, v in metrics.items()},
+            "seconds": time.monotonic() - started,
+        }
         state.history.append(record)
         for callback in all_callbacks:
             callback.on_eval_end(state, metrics)
         if run_dir is not None:
-            save_checkpoint(checkpoint_path, {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(), "best_weights": best_weights,
-                "epoch": state.epoch, "step": state.step, "history": state.history,
-                "best": state.best, "best_epoch": state.best_epoch,
-            })  # fmt: skip
+            save_checkpoint(
+                checkpoint_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "best_weights": best_weights,
+                    "epoch": state.epoch,
+                    "step": state.step,
+                    "history": state.history,
+                    "best": state.best,
+                    "best_epoch": state.best_epoch,
+                },
+            )
 
     for callback in all_callbacks:
         callback.on_train_end(state)

@@ -1,0 +1,48 @@
+"""Zaremba et al. 2014 "small" LSTM on Penn Treebank, end to end through seqlab.
+
+Runs `recipes/ptb-lstm-small.toml` (2x200 LSTM, 13 epochs, SGD lr 20 on the
+per-token loss = lr 1 on the 20-step sum, clip 0.25, halving after epoch 4) and prints
+test perplexity beside the paper's 114.5 and the count baselines of the same run.
+Exits 1 if test perplexity is above the target (default 120).
+
+    .venv/bin/python benchmarks/ptb_lstm_small.py            # full run (~25-40 min on 2 cores)
+    .venv/bin/python benchmarks/ptb_lstm_small.py --epochs 1 --target 250   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from seqlab.recipe import load_recipe
+from seqlab.tasks.run import train_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = 114.5
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=13)
+    parser.add_argument("--target", type=float, default=120.0)
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-ptb-lstm-small")
+    args = parser.parse_args()
+    overrides = [f"train.epochs={args.epochs}"]
+    recipe = load_recipe(ROOT / "recipes" / "ptb-lstm-small.toml", overrides)
+    result = train_recipe(recipe, args.out, command="python benchmarks/ptb_lstm_small.py")
+    m = result.metrics
+    print(
+        f"\nPTB test perplexity: seqlab {m['test_ppl']:.1f} | paper {PAPER} | "
+        f"ratio {m['test_ppl'] / PAPER:.3f} | unigram {m['test_unigram_ppl']:.1f} | "
+        f"bigram(k={m['test_bigram_k']}) {m['test_bigram_ppl']:.1f} | "
+        f"wall {result.seconds / 60:.1f} min, {m['epochs']} epochs"
+    )
+    if m["test_ppl"] > args.target:
+        print(f"FAIL: test perplexity {m['test_ppl']:.1f} > target {args.target}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
