@@ -62,9 +62,11 @@ def _task(seed: int = 0):
     return train, valid
 
 
-def _model() -> SequenceClassifier:
+def _model(dropout: float = 0.0) -> SequenceClassifier:
     torch.manual_seed(0)
-    config = SequenceClassifierConfig(vocab_size=10, embedding_dim=8, hidden_size=16, pooling="max")
+    config = SequenceClassifierConfig(
+        vocab_size=10, embedding_dim=8, hidden_size=16, pooling="max", head_dropout=dropout
+    )
     return SequenceClassifier(config)
 
 
@@ -118,3 +120,14 @@ def test_bad_monitor_and_resume_without_checkpoint(tmp_path: Path) -> None:
         fit(_model(), train, valid, TrainConfig(epochs=1, monitor="bleu", progress=False))
     with pytest.raises(UserError, match="no checkpoint"):
         fit(_model(), train, valid, TrainConfig(epochs=1, progress=False), tmp_path, resume=True)
+
+
+def test_same_seed_same_weights() -> None:
+    runs = []
+    for seed in (0, 0, 1):  # the train seed drives dropout; data.seed drives shuffling
+        train, valid = _task()
+        model = _model(dropout=0.5)
+        fit(model, train, valid, TrainConfig(epochs=2, seed=seed, progress=False))
+        runs.append(torch.cat([p.flatten() for p in model.parameters()]))
+    assert torch.equal(runs[0], runs[1])
+    assert not torch.equal(runs[0], runs[2])

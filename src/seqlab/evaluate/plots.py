@@ -29,8 +29,11 @@ def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
         twin = ax.twinx()
         twin.plot(epochs, [h[extra] for h in history], "^--", color="tab:green", label=extra)
         twin.set_ylabel(extra)
-        twin.legend(loc="upper center")
-    ax.legend(loc="upper right")
+        lines = ax.get_lines() + twin.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="best")
+    else:
+        ax.legend(loc="best")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     import io
 

@@ -28,7 +28,8 @@ class SequenceClassifierConfig(EncoderConfig):
     embedding_dim: int = 128
     num_classes: int = 2
     pooling: str = "last"  # last | mean | max | attention
-    head_dropout: float = 0.0
+    embedding_dropout: float = 0.0  # on the embedded inputs
+    head_dropout: float = 0.0  # on the pooled vector
     pad_id: int = 0
     class_weights: list[float] | None = None  # loss weights for imbalanced classes
 
@@ -50,6 +51,7 @@ class SequenceClassifier(nn.Module):
             input_size = config.embedding_dim
         else:
             self.embedding, input_size = nn.Identity(), config.input_size
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.encoder = build_encoder(config, input_size)
         self.pool = Pooling(config.pooling, self.encoder.output_size, self.encoder.directions)
         self.dropout = nn.Dropout(config.head_dropout)
@@ -60,7 +62,7 @@ class SequenceClassifier(nn.Module):
     def forward(
         self, inputs: Tensor, lengths: Tensor, targets: Tensor | None = None
     ) -> tuple[Tensor, Tensor | None]:
-        x = self.embedding(inputs)
+        x = self.embedding_dropout(self.embedding(inputs))
         if x.dim() == 2:  # univariate series (B, T) -> (B, T, 1)
             x = x.unsqueeze(-1)
         outputs, _ = self.encoder(x, lengths)  # (B, T, D)

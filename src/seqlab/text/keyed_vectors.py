@@ -176,9 +176,10 @@ class KeyedVectors:
         from safetensors.numpy import save
 
         path = Path(path)
-        tensors = {"vectors": self.vectors}
+        # safetensors writes the raw buffer: a strided view would be saved as garbage.
+        tensors = {"vectors": np.ascontiguousarray(self.vectors, dtype=np.float32)}
         if self.counts is not None:
-            tensors["counts"] = self.counts
+            tensors["counts"] = np.ascontiguousarray(self.counts)
         vocab = {"format": _FORMAT, "index_to_key": self.index_to_key}
         if path.suffix == ".safetensors":
             blob = save(tensors, metadata={"vocab": json.dumps(vocab, ensure_ascii=False)})

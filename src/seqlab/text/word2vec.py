@@ -409,7 +409,7 @@ class Word2Vec:
             segment = torch.from_numpy(members)  # (P,) example of each context word
             bounds = np.arange(len(has_context) + 1)
             example_position = positions[has_context]
-            batch_words = self.batch_words or 1024
+            batch_words = self.batch_words or 512
         predicted_t = torch.from_numpy(predicted.astype(np.int64))
         if self.negative:  # targets (E, 1 + K): the true word, then the negatives
             targets = np.empty((len(predicted), self.negative + 1), dtype=np.int64)
@@ -462,6 +462,7 @@ class Word2Vec:
         return float(loss), len(predicted)
 
     max_summed_updates = 32.0
+    cap_fraction = 0.0625
 
     def _cap_scale(self, rows: torch.Tensor, num_rows: int) -> torch.Tensor:
         """Per-entry factor ``min(1, cap / hits(row))`` for a batch of row indices.
@@ -472,7 +473,8 @@ class Word2Vec:
         the Huffman root, hit by every example, diverges).
         """
         hits = torch.bincount(rows, minlength=num_rows)[rows].float()
-        return (self.max_summed_updates / hits).clamp_(max=1.0)
+        cap = max(self.max_summed_updates, self.cap_fraction * len(rows))
+        return (cap / hits).clamp_(max=1.0)
 
     def _sgd(self, hidden, output, targets, labels, weights, signs, alpha, scratch, loss):
         """One bulk logistic SGD step on ``output[targets]``; returns the grad of ``hidden``.

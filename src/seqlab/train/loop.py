@@ -157,6 +157,9 @@ def fit(
     each epoch). ``resume=True`` continues from that checkpoint.
     """
     seed_everything(cfg.seed)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    # Same seed, same machine -> same numbers; warn (not fail) on ops without such a kernel.
+    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
     run_dir = Path(run_dir) if run_dir is not None else None
     steps_per_epoch = len(train_batches)
     if steps_per_epoch == 0:
@@ -281,4 +284,5 @@ def fit(
         callback.on_train_end(state)
     model.load_state_dict(best_weights)
     model.eval()
+    torch.use_deterministic_algorithms(was_deterministic)
     return state
