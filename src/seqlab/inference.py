@@ -79,19 +79,19 @@ def generate_texts(
         )
     if max_tokens < 1:
         raise UserError("max tokens must be at least 1", "pass --max-tokens 40")
-    tokenizer, unit = bundle.tokenizer, _unit(recipe)
-    ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
-    out = []
-    for i in range(num):
-        new = bundle.model.generate(
-            ids,
+    from seqlab.tasks.language_model import continue_text
+
+    return [
+        continue_text(
+            bundle.model,
+            bundle.tokenizer,
+            prompt,
+            _unit(recipe),
             max_tokens,
             temperature,
             top_k,
             top_p,
-            stop_id=tokenizer.eos_id if unit == "word" else None,
             seed=seed + i,
         )
-        joiner = "" if unit == "char" or not prompt else " "
-        out.append(prompt + joiner + tokenizer.decode(new))
-    return out
+        for i in range(num)
+    ]

@@ -20,7 +20,7 @@ from seqlab.data.readers import read_text_classification
 from seqlab.errors import UserError
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.recipe import Recipe, build_dataclass
-from seqlab.tasks.common import make_tokenizer
+from seqlab.tasks.common import new_tokenizer
 from seqlab.text.tokenizers import Tokenizer
 
 SPLITS = ("train", "valid", "test")
@@ -127,13 +127,7 @@ def from_splits(
     """Fit the tokenizer on train (unless given) and cut the batches of every split."""
     data = recipe.data
     if is_text and tokenizer is None:
-        tokenizer = make_tokenizer(
-            data.tokenizer,
-            lowercase=data.lowercase,
-            min_freq=data.min_freq,
-            max_size=data.max_vocab,
-            vocab_size=data.vocab_size,
-        )
+        tokenizer = new_tokenizer(data)
         tokenizer.fit(splits["train"][0])
     prepared = ClassificationData(tokenizer if is_text else None, labels, splits, description)
     for name, (inputs, targets) in splits.items():

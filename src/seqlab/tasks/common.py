@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from seqlab.errors import UserError
+from seqlab.recipe import DataConfig
 from seqlab.text.tokenizers import (
     BPETokenizer,
     CharTokenizer,
@@ -36,4 +37,11 @@ def make_tokenizer(
         return WordPieceTokenizer(vocab_size=vocab_size, lowercase=lowercase)
     raise UserError(
         f"unknown tokenizer '{kind}'", f"set data.tokenizer to one of {', '.join(TOKENIZERS)}"
+    )
+
+
+def new_tokenizer(data: DataConfig) -> Tokenizer:
+    """The unfitted tokenizer a recipe's ``[data]`` section asks for."""
+    return make_tokenizer(
+        data.tokenizer, data.lowercase, data.min_freq, data.max_vocab, data.vocab_size
     )

@@ -19,7 +19,7 @@ from seqlab.errors import UserError
 from seqlab.models.lm import LanguageModel, LanguageModelConfig
 from seqlab.models.ngram import NGramLM
 from seqlab.recipe import Recipe, build_dataclass
-from seqlab.tasks.common import make_tokenizer
+from seqlab.tasks.common import new_tokenizer
 from seqlab.text.tokenizers import Tokenizer
 
 SPLITS = ("train", "valid", "test")
@@ -77,13 +77,7 @@ def prepare(recipe: Recipe, tokenizer: Tokenizer | None = None) -> LMData:
     if data.limit:
         splits = {k: (v[: data.limit] if k == "train" else v) for k, v in splits.items()}
     if tokenizer is None:
-        tokenizer = make_tokenizer(
-            data.tokenizer,
-            lowercase=data.lowercase,
-            min_freq=data.min_freq,
-            max_size=data.max_vocab,
-            vocab_size=data.vocab_size,
-        )
+        tokenizer = new_tokenizer(data)
         train = splits["train"]
         tokenizer.fit([train] if isinstance(train, str) else train)
     streams = {
@@ -119,31 +113,23 @@ def baselines(prepared: LMData, split: str = "test") -> dict[str, float]:
     }
 
 
-def samples(
+def continue_text(
     model: LanguageModel,
     tokenizer: Tokenizer,
-    prompts: list[str],
+    prompt: str,
     unit: str,
     max_new_tokens: int = 30,
     temperature: float = 0.8,
     top_k: int | None = 40,
+    top_p: float | None = None,
     seed: int = 0,
-) -> list[str]:
-    """Continue each prompt; returns prompt + generated text."""
-    out = []
-    for i, prompt in enumerate(prompts):
-        ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
-        new = model.generate(
-            ids,
-            max_new_tokens,
-            temperature,
-            top_k,
-            stop_id=tokenizer.eos_id if unit == "word" else None,
-            seed=seed + i,
-        )
-        joiner = "" if unit == "char" else " "
-        out.append((prompt + joiner + tokenizer.decode(new)).strip())
-    return out
+) -> str:
+    """``prompt`` + a sampled continuation (words stop at ``<eos>``, the end of a line)."""
+    ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
+    stop = tokenizer.eos_id if unit == "word" else None
+    new = model.generate(ids, max_new_tokens, temperature, top_k, top_p, stop_id=stop, seed=seed)
+    joiner = "" if unit == "char" or not prompt else " "
+    return prompt + joiner + tokenizer.decode(new)
 
 
 def stream_summary(prepared: LMData) -> dict[str, int]:
@@ -167,7 +153,10 @@ def report(
         if prepared.unit == "word"
         else ["ROMEO:\n", "First Citizen:\n", "KING "]
     )
-    shown = samples(model, prepared.tokenizer, prompts[: recipe.eval.samples], prepared.unit)
+    shown = [
+        continue_text(model, prepared.tokenizer, prompt, prepared.unit, seed=i)
+        for i, prompt in enumerate(prompts[: recipe.eval.samples])
+    ]
     return metrics, [f"sample: {text!r}" for text in shown]
 
 
