@@ -7,6 +7,7 @@ Exits 1 if test perplexity is above the target (default 120).
 
     .venv/bin/python benchmarks/ptb_lstm_small.py            # full run (~25-40 min on 2 cores)
     .venv/bin/python benchmarks/ptb_lstm_small.py --epochs 1 --target 250   # quick look
+    .venv/bin/python benchmarks/ptb_lstm_small.py --resume   # continue an interrupted run
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=13)
     parser.add_argument("--target", type=float, default=120.0)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-ptb-lstm-small")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     args = parser.parse_args()
     overrides = [f"train.epochs={args.epochs}"]
     recipe = load_recipe(ROOT / "recipes" / "ptb-lstm-small.toml", overrides)
-    result = train_recipe(recipe, args.out, command="python benchmarks/ptb_lstm_small.py")
+    command = "python benchmarks/ptb_lstm_small.py"
+    result = train_recipe(recipe, args.out, resume=args.resume, command=command)
     m = result.metrics
     print(
         f"\nPTB test perplexity: seqlab {m['test_ppl']:.1f} | paper {PAPER} | "

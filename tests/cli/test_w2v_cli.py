@@ -27,8 +27,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two topics (animals, cities), one sentence per line, with punctuation and case."""
     folder = tmp_path_factory.mktemp("w2v")
     rng = np.random.default_rng(0)
-    topics = [["Кошка", "собака", "мышь", "king", "queen", "man", "woman"],
-              ["Москва", "Париж", "Лондон", "Берлин", "Рим", "Мадрид", "Вена"]]
+    topics = [
+        ["Кошка", "собака", "мышь", "king", "queen", "man", "woman"],
+        ["Москва", "Париж", "Лондон", "Берлин", "Рим", "Мадрид", "Вена"],
+    ]
     lines = []
     for _ in range(600):
         topic = topics[rng.integers(2)]
@@ -37,8 +39,23 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = folder / "vectors"
     result = invoke(
-        "train", corpus, "--out", out, "--vector-size", 16, "--window", 3, "--min-count", 2,
-        "--epochs", 3, "--sample", 0, "--workers", 1, "--no-progress",
+        "train",
+        corpus,
+        "--out",
+        out,
+        "--vector-size",
+        16,
+        "--window",
+        3,
+        "--min-count",
+        2,
+        "--epochs",
+        3,
+        "--sample",
+        0,
+        "--workers",
+        1,
+        "--no-progress",
     )
     assert result.exit_code == 0, result.output
     assert "14 words x 16 dims" in result.output
@@ -56,8 +73,12 @@ def test_train_writes_vectors_and_summary(trained: Path) -> None:
 def test_similar_lists_same_topic_neighbours(trained: Path) -> None:
     result = invoke("similar", trained, "москва", "--topn", 3)
     assert result.exit_code == 0, result.output
-    assert sum(city in result.output for city in ["париж", "лондон", "берлин", "рим",
-                                                  "мадрид", "вена"]) == 3
+    assert (
+        sum(
+            city in result.output for city in ["париж", "лондон", "берлин", "рим", "мадрид", "вена"]
+        )
+        == 3
+    )
 
 
 def test_analogy_and_eval_and_plot(trained: Path, tmp_path: Path) -> None:
@@ -74,8 +95,9 @@ def test_analogy_and_eval_and_plot(trained: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     png_tsne = tmp_path / "tsne.png"
-    result = invoke("plot", trained, "москва", "париж", "кошка", "собака", "--out", png_tsne,
-                    "--tsne")
+    result = invoke(
+        "plot", trained, "москва", "париж", "кошка", "собака", "--out", png_tsne, "--tsne"
+    )
     assert result.exit_code == 0 and png_tsne.stat().st_size > 1000
 
 

@@ -95,11 +95,15 @@ def test_analogy_case_sensitive_equals_gensim(tmp_path: Path) -> None:
 def test_word_similarity_equals_gensim(name: str) -> None:
     path = gensim_test_file(name)
     words = sorted(
-        {w for line in path.read_text().splitlines() if not line.startswith("#")
-         for w in line.split("\t")[:2]}
+        {
+            w
+            for line in path.read_text().splitlines()
+            if not line.startswith("#")
+            for w in line.split("\t")[:2]
+        }
     )
     rng = np.random.default_rng(0)
-    kv = KeyedVectors(words[::2] + ["Tiger"], rng.normal(size=(len(words[::2]) + 1, 16)))
+    kv = KeyedVectors([*words[::2], "Tiger"], rng.normal(size=(len(words[::2]) + 1, 16)))
     ours = word_similarity_spearman(kv, path)
     pearson, spearman, oov_ratio = gensim_twin(kv).evaluate_word_pairs(str(path))
     assert ours["spearman"] == pytest.approx(spearman.statistic, abs=1e-12)

@@ -19,7 +19,13 @@ def kv() -> KeyedVectors:
 
 
 def test_known_rows_copied_unknown_rows_scaled(kv: KeyedVectors) -> None:
-    itos = ["<pad>", "<unk>", *[f"w{i}" for i in range(200)], "Москва", *[f"new{i}" for i in range(97)]]
+    itos = [
+        "<pad>",
+        "<unk>",
+        *[f"w{i}" for i in range(200)],
+        "Москва",
+        *[f"new{i}" for i in range(97)],
+    ]
     embedding, coverage = pretrained_embedding(kv, itos, padding_idx=0)
     weight = embedding.weight.detach().numpy()
     np.testing.assert_array_equal(weight[2:202], kv.vectors[:200])
@@ -38,7 +44,7 @@ def test_unfrozen_and_no_lowercase_fallback(kv: KeyedVectors) -> None:
         kv, ["Москва", "w1"], freeze=False, lowercase_fallback=False
     )
     assert embedding.weight.requires_grad and coverage == 0.5
-    matrix, found = embedding_matrix(kv, ["Москва", "w1"], lowercase_fallback=False)
+    _matrix, found = embedding_matrix(kv, ["Москва", "w1"], lowercase_fallback=False)
     assert found.tolist() == [False, True]
     embedding(torch.tensor([0, 1])).sum().backward()  # trainable: gradients flow
     assert embedding.weight.grad is not None

@@ -12,7 +12,6 @@ import torch
 from seqlab.errors import UserError
 from seqlab.text.word2vec import (
     Word2Vec,
-    _Scratch,
     alias_table,
     context_pairs,
     encode_corpus,
@@ -20,6 +19,7 @@ from seqlab.text.word2vec import (
     keep_probabilities,
     sample_negatives,
 )
+from seqlab.text.word2vec_data import Scratch
 
 
 def topic_corpus(topics: int = 4, words_per_topic: int = 8, sentences: int = 1500, seed: int = 0):
@@ -103,7 +103,7 @@ def test_huffman_codes_are_optimal_and_prefix_free(seed: int) -> None:
     words = [tuple(codes[w, : lengths[w]]) for w in range(len(counts))]
     for first, second in itertools.permutations(words, 2):
         assert second[: len(first)] != first  # no code is a prefix of another
-    assert sum(2.0 ** -lengths) == pytest.approx(1.0)  # complete binary tree (Kraft)
+    assert sum(2.0**-lengths) == pytest.approx(1.0)  # complete binary tree (Kraft)
     assert int((counts * lengths).sum()) == optimal_huffman_cost(counts.tolist())
     assert np.all(points[:, 0] == len(counts) - 2)  # every path starts at the root
     inner = points[lengths[:, None] > np.arange(points.shape[1])]
@@ -129,10 +129,11 @@ def test_alias_table_distribution_is_count_to_the_075() -> None:
     counts = np.array([1000, 300, 50, 7, 1, 1, 0, 12])
     accept, alias = alias_table(counts)
     size = len(counts)
+    accept = accept.astype(np.float64)
     exact = accept / size  # mass a column keeps, plus what other columns send it
     np.add.at(exact, alias, (1 - accept) / size)
     target = counts**0.75 / (counts**0.75).sum()
-    np.testing.assert_allclose(exact, target, atol=1e-12)
+    np.testing.assert_allclose(exact, target, atol=1e-7)  # float32 tables
     draws = sample_negatives(accept, alias, (400_000,), np.random.default_rng(0))
     empirical = np.bincount(draws, minlength=size) / len(draws)
     np.testing.assert_allclose(empirical, target, atol=3e-3)
@@ -167,7 +168,7 @@ def test_bulk_update_equals_word2vec_c_per_pair_and_autograd() -> None:
     loss.backward()
     loss_sum = torch.zeros(())
     grad = model._sgd(
-        hidden, output, targets, labels, weights, labels * 2 - 1, alpha, _Scratch(), loss_sum
+        hidden, output, targets, labels, weights, labels * 2 - 1, alpha, Scratch(), loss_sum
     )
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(output.numpy(), expected_output, rtol=1e-5, atol=1e-6)
@@ -182,8 +183,17 @@ def test_bulk_update_equals_word2vec_c_per_pair_and_autograd() -> None:
 def test_every_variant_learns_topic_neighbours(sg: int, hs: int, negative: int) -> None:
     corpus = topic_corpus()
     model = Word2Vec(
-        vector_size=16, window=3, min_count=1, sg=sg, hs=hs, negative=negative,
-        sample=0, epochs=4, workers=1, progress=False, alpha=0.05 if sg == 0 else 0.025,
+        vector_size=16,
+        window=3,
+        min_count=1,
+        sg=sg,
+        hs=hs,
+        negative=negative,
+        sample=0,
+        epochs=4,
+        workers=1,
+        progress=False,
+        alpha=0.05 if sg == 0 else 0.025,
     ).fit(corpus)
     assert model.loss_history_[-1] < model.loss_history_[0]
     hits = 0
@@ -202,13 +212,20 @@ def test_same_seed_same_vectors_with_one_worker() -> None:
     assert not np.array_equal(first.wv.vectors, third.wv.vectors)
 
 
-def test_two_workers_train_and_progress_bar_runs() -> None:
-    corpus = topic_corpus(sentences=1000)
+def test_two_worker_processes_learn_and_progress_bar_runs() -> None:
+    """Two forked workers (one chunk each) update the shared matrices."""
+    corpus = topic_corpus(sentences=1500)
     model = Word2Vec(
-        vector_size=8, min_count=1, epochs=2, workers=2, progress=True, sample=0
+        vector_size=16, window=3, min_count=1, epochs=2, workers=2, progress=True, sample=0
     ).fit(corpus)
-    assert model.wv.vectors.shape == (32, 8) and np.isfinite(model.wv.vectors).all()
-    assert model.words_per_second_ > 0 and len(model.loss_history_) == 2
+    assert model.wv.vectors.shape == (32, 16) and np.isfinite(model.wv.vectors).all()
+    assert model.words_per_second_ > 0 and model.loss_history_[1] < model.loss_history_[0]
+    same_topic = [
+        w[:2] == word[:2]
+        for word in model.wv.index_to_key
+        for w, _ in model.wv.most_similar(word, topn=5)
+    ]
+    assert np.mean(same_topic) > 0.95
 
 
 def test_vocabulary_sorted_by_frequency_and_min_count() -> None:

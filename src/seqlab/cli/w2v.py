@@ -99,8 +99,16 @@ def train_command(
     sentences = read_corpus(corpus, lowercase)
     started = time.perf_counter()
     model = Word2Vec(
-        vector_size=vector_size, window=window, min_count=min_count, sg=int(sg), hs=int(hs),
-        negative=negative, epochs=epochs, sample=sample, seed=seed, workers=workers,
+        vector_size=vector_size,
+        window=window,
+        min_count=min_count,
+        sg=int(sg),
+        hs=int(hs),
+        negative=negative,
+        epochs=epochs,
+        sample=sample,
+        seed=seed,
+        workers=workers,
         progress=progress,
     ).fit(sentences)
     model.wv.save(out)
@@ -151,7 +159,7 @@ def analogy_command(
     c: Annotated[str, typer.Argument(help="c")],
     topn: Annotated[int, typer.Option(help="How many answers")] = 5,
 ) -> None:
-    """Solve ``a : b :: c : ?`` with 3CosAdd (b - a + c)."""
+    """Solve a : b :: c : ? with 3CosAdd (b - a + c)."""
     kv = load_vectors(vectors)
     _print_neighbours(f"{a} : {b} :: {c} : ?", kv.analogy(a, b, c, topn=topn))
 
@@ -183,7 +191,8 @@ def eval_command(
             table.add_row(f"{name} Spearman", "n/a", item.get("error", ""))
         else:
             table.add_row(
-                f"{name} Spearman", f"{item['spearman']:.4f}",
+                f"{name} Spearman",
+                f"{item['spearman']:.4f}",
                 f"{item['pairs']} pairs ({item['coverage']:.1%})",
             )
     console.print(table)
@@ -207,8 +216,9 @@ def plot_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``w2v`` command group (train, similar, analogy, eval, plot) to ``app``."""
-    group = typer.Typer(help="word2vec: train, query, evaluate and plot word vectors.",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="word2vec: train, query, evaluate and plot word vectors.", no_args_is_help=True
+    )
     group.command("train")(train_command)
     group.command("similar")(similar_command)
     group.command("analogy")(analogy_command)

@@ -172,7 +172,7 @@ class KeyedVectors:
 
     # -------------------------------------------------------------- save/load
     def save(self, path: PathLike) -> None:
-        """Save to a folder (``vectors.safetensors`` + ``vocab.json``) or a ``.safetensors`` file."""
+        """Save to a folder (vectors.safetensors + vocab.json) or one ``.safetensors`` file."""
         from safetensors.numpy import save
 
         path = Path(path)
