@@ -32,21 +32,18 @@ def main() -> int:
     parser.add_argument("--margin", type=float, default=0.02)
     args = parser.parse_args()
     mr = load_dataset("mr")
-    texts = [t for split in mr.splits.values() for t in split[0]]
-    labels = [y for split in mr.splits.values() for y in split[1]]
     recipe = load_recipe(ROOT / "recipes" / "mr-bilstm.toml", ["train.progress=false"])
     neural, tfidf = [], []
-    for fold, (train_idx, test_idx) in enumerate(mr.kfold(10, seed=0)):
+    for fold, ((train_x, train_y), test) in enumerate(mr.kfold(10, seed=0)):
         if fold >= args.folds:
             break
-        rng = np.random.default_rng(fold)
-        train_idx = rng.permutation(train_idx)
-        cut = len(train_idx) // 10
-        pick = lambda idx: ([texts[i] for i in idx], [labels[i] for i in idx])  # noqa: E731
+        order = np.random.default_rng(fold).permutation(len(train_y))
+        cut = len(order) // 10  # 10% of the training folds for early stopping
+        valid, train = order[:cut], order[cut:]
         splits = {
-            "valid": pick(train_idx[:cut]),
-            "train": pick(train_idx[cut:]),
-            "test": pick(test_idx),
+            "valid": ([train_x[i] for i in valid], [train_y[i] for i in valid]),
+            "train": ([train_x[i] for i in train], [train_y[i] for i in train]),
+            "test": test,
         }
         seed_everything(fold)
         prepared = classification.from_splits(recipe, splits, list(mr.label_names), "MR fold")
@@ -59,7 +56,7 @@ def main() -> int:
     mean_n, mean_t = statistics.mean(neural), statistics.mean(tfidf)
     print(
         f"\nMR {len(neural)}-fold CV accuracy: BiLSTM {mean_n:.4f} | TF-IDF+LR {mean_t:.4f} | "
-        f"ratio {mean_n / mean_t:.3f} | Kim 2014 CNN 0.815, NB-SVM 0.794"
+        f"ratio {mean_n / mean_t:.3f} | Kim 2014 CNN-rand 0.761, NB-SVM 0.794"
     )
     return 0 if mean_n >= mean_t - args.margin else 1
 

@@ -35,11 +35,15 @@ def test_datasets_lists_every_entry_with_availability() -> None:
     assert result.exit_code == 0, result.output
     for name in DATASETS:
         assert name in result.output
-    for column in ("name", "task", "size", "splits", "available", "anchor"):
+    for column in ("name", "task", "size", "available"):
         assert column in result.output
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
-    assert rows["ptb"].split("│")[5].strip() == ("yes" if DATASETS["ptb"].is_available() else "no")
-    assert rows["brown"].split("│")[5].strip() in {"yes", "no"}
+    assert rows["ptb"].split("│")[3].strip() == ("yes" if DATASETS["ptb"].is_available() else "no")
+    assert rows["brown"].split("│")[3].strip() in {"yes", "no"}
+    full = invoke("datasets", "--full", columns=250).output
+    for column in ("splits", "anchor"):
+        assert column in full
+    assert "114.5" in full  # the published PTB anchor is shown
 
 
 def test_names_stay_whole_in_a_narrow_terminal() -> None:

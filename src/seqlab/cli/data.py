@@ -20,23 +20,24 @@ def _console() -> Console:
 
 
 @datasets_app.callback()
-def datasets(ctx: typer.Context) -> None:
-    """List every registered data set: task, size, splits, installed or not, anchor."""
+def datasets(
+    ctx: typer.Context,
+    full: bool = typer.Option(False, "--full", help="Also show splits and published anchors"),
+) -> None:
+    """List every registered data set: task, size, installed or not (--full: splits, anchor)."""
     if ctx.invoked_subcommand is not None:
         return
-    table = Table(title="seqlab data sets", show_lines=False)
+    table = Table(title="seqlab data sets", show_lines=full)
     table.add_column("name", no_wrap=True)
-    for column in ("task", "size", "splits", "available", "anchor"):
+    columns = (
+        ("task", "available", "size", "splits", "anchor") if full else ("task", "available", "size")
+    )
+    for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column == "available")
     for info in DATASETS.values():
-        table.add_row(
-            info.name,
-            info.task,
-            info.size,
-            info.splits,
-            "yes" if info.is_available() else "no",
-            info.anchor,
-        )
+        size = info.size if full else info.size.split(";")[0]
+        row = [info.name, info.task, "yes" if info.is_available() else "no", size]
+        table.add_row(*row, *([info.splits, info.anchor] if full else []))
     console = _console()
     console.print(table)
     console.print("Details and install line: seqlab datasets info NAME")
