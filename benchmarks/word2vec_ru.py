@@ -9,22 +9,21 @@
    overlap with navec on the same corpus is printed as the reference for "as good as
    gensim".
 2. Downstream: classify fortunes-ru quotes (Debian package ``fortunes-ru``, the only
-   labelled Russian text available offline) into their largest topical categories with
-   logistic regression on mean word vectors (seqlab / gensim / navec) and on TF-IDF.
-   The package is read from /usr/share/games/fortunes/ru if installed, else fetched with
-   ``apt-get download`` + ``dpkg -x`` into a temp folder; without apt this part is skipped.
+   labelled Russian text available offline; ``seqlab datasets prepare fortunes-ru``)
+   into their largest topical categories: logistic regression on TF-IDF and on mean word
+   vectors, then ``recipes/fortunes-ru-bigru.toml`` trained from random, seqlab-word2vec,
+   gensim and navec embeddings (same seed, data and hyper-parameters).
+
+Exits 1 if the BiGRU with seqlab's word2vec embeddings is not more accurate than the
+same BiGRU from random initialisation.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import lzma
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab.data.datasets import DATASETS, load_dataset
 from seqlab.text.keyed_vectors import KeyedVectors, navec_path
 from seqlab.text.tokenizers import WordTokenizer
 from seqlab.text.word2vec import Word2Vec
@@ -71,40 +71,6 @@ def neighbours(kv: KeyedVectors, word: str, topn: int = 10) -> list[str]:
     return [w for w, _ in kv.most_similar(word, topn=topn)]
 
 
-def fortunes_folder(temp: Path) -> Path | None:
-    installed = Path("/usr/share/games/fortunes/ru")
-    if installed.is_dir():
-        return installed
-    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        return None
-    result = subprocess.run(
-        ["apt-get", "download", "fortunes-ru"], cwd=temp, capture_output=True, text=True
-    )
-    debs = list(temp.glob("fortunes-ru_*.deb"))
-    if result.returncode != 0 or not debs:
-        return None
-    digest = hashlib.sha256(debs[0].read_bytes()).hexdigest()
-    print(f"fetched {debs[0].name} sha256 {digest[:16]}…")
-    subprocess.run(["dpkg", "-x", str(debs[0]), str(temp / "x")], check=True)
-    folder = temp / "x/usr/share/games/fortunes/ru"
-    return folder if folder.is_dir() else None
-
-
-def fortunes(folder: Path, categories: int) -> tuple[list[str], list[str]]:
-    """Quotes of the ``categories`` largest topical files (dated monthly files excluded)."""
-    by_category: dict[str, list[str]] = {}
-    for path in folder.iterdir():
-        if path.suffix in (".dat", ".u8") or re.fullmatch(r"\d{4}\.\d\d", path.name):
-            continue
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        quotes = [q.strip() for q in re.split(r"^%$", text, flags=re.M) if q.strip()]
-        by_category[path.name] = quotes
-    largest = sorted(by_category, key=lambda c: -len(by_category[c]))[:categories]
-    texts = [q for c in largest for q in by_category[c]]
-    labels = [c for c in largest for _ in by_category[c]]
-    return texts, labels
-
-
 def mean_vectors(kv: KeyedVectors, tokenized: list[list[str]]) -> np.ndarray:
     features = np.zeros((len(tokenized), kv.vector_size), dtype=np.float32)
     unit = kv.unit_vectors()
@@ -115,39 +81,89 @@ def mean_vectors(kv: KeyedVectors, tokenized: list[list[str]]) -> np.ndarray:
     return features
 
 
-def classify(models: dict[str, KeyedVectors], categories: int) -> None:
+def classify(
+    models: dict[str, KeyedVectors], categories: int, seeds: int = 3, keep: Path | None = None
+) -> dict[str, float]:
+    """Linear models on TF-IDF / mean vectors, then a BiGRU: random vs pretrained embeddings."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
 
-    with tempfile.TemporaryDirectory() as temp:
-        folder = fortunes_folder(Path(temp))
-        if folder is None:
-            print("fortunes-ru: not installed and apt-get unavailable -> classifier skipped")
-            return
-        texts, labels = fortunes(folder, categories)
-    tokenized = [TOKENIZER.tokenize(t) for t in texts]
-    indices = np.arange(len(texts))
-    train, test = train_test_split(indices, test_size=0.25, random_state=0, stratify=labels)
-    y = np.array(labels)
-    majority = max(set(y[test]), key=list(y[test]).count)
+    if not DATASETS["fortunes-ru"].is_available():
+        print("\nfortunes-ru not prepared (seqlab datasets prepare fortunes-ru): skipped")
+        return {}
+    data = load_dataset("fortunes-ru", categories=categories)
+    train_x = data.splits["train"][0] + data.splits["valid"][0]
+    train_y = np.array(data.splits["train"][1] + data.splits["valid"][1])
+    test_x, test_y = data.splits["test"][0], np.array(data.splits["test"][1])
+    majority = np.bincount(train_y).argmax()
     print(
-        f"\nfortunes-ru: {len(texts)} quotes, {categories} largest categories "
-        f"({', '.join(sorted(set(labels)))}); 75/25 stratified split, seed 0"
+        f"\nfortunes-ru: {len(data.texts)} quotes, {categories} largest categories "
+        f"({', '.join(data.label_names)}); registry split, test {len(test_y)}"
     )
-    print(f"   majority class          accuracy {np.mean(y[test] == majority):.3f}")
-    tfidf = TfidfVectorizer(analyzer=lambda text: TOKENIZER.tokenize(text), sublinear_tf=True)
-    features = tfidf.fit_transform(texts)
-    model = LogisticRegression(max_iter=2000, C=10).fit(features[train], y[train])
-    print(f"   TF-IDF + logreg         accuracy {model.score(features[test], y[test]):.3f}")
+    print(f"   majority class              accuracy {np.mean(test_y == majority):.3f}")
+    tfidf = TfidfVectorizer(analyzer=TOKENIZER.tokenize, sublinear_tf=True)
+    features = tfidf.fit_transform(train_x)
+    model = LogisticRegression(max_iter=2000, C=10).fit(features, train_y)
+    accuracy = model.score(tfidf.transform(test_x), test_y)
+    print(f"   TF-IDF + logreg             accuracy {accuracy:.3f}")
     for name, kv in models.items():
-        features = mean_vectors(kv, tokenized)
-        model = LogisticRegression(max_iter=2000, C=10).fit(features[train], y[train])
-        covered = np.mean([any(t in kv for t in tokens) for tokens in tokenized])
-        print(
-            f"   mean {name:<10} + logreg accuracy {model.score(features[test], y[test]):.3f}"
-            f"   ({covered:.1%} of quotes have a known word)"
-        )
+        train_f = mean_vectors(kv, [TOKENIZER.tokenize(t) for t in train_x])
+        test_f = mean_vectors(kv, [TOKENIZER.tokenize(t) for t in test_x])
+        model = LogisticRegression(max_iter=2000, C=10).fit(train_f, train_y)
+        print(f"   mean {name:<10} + logreg     accuracy {model.score(test_f, test_y):.3f}")
+    return neural(models, categories, seeds, keep)
+
+
+def neural(
+    models: dict[str, KeyedVectors], categories: int, seeds: int, keep: Path | None
+) -> dict[str, float]:
+    """recipes/fortunes-ru-bigru.toml from each initialisation: same data, ``seeds`` seeds.
+
+    Returns the mean test accuracy per initialisation.
+    """
+    from seqlab.recipe import load_recipe
+    from seqlab.tasks import classification
+    from seqlab.train.loop import fit, seed_everything
+
+    root = Path(__file__).resolve().parents[1]
+    means: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as temp:
+        folder = keep or Path(temp)
+        sources: dict[str, str | None] = {"random init": None}
+        for name, kv in models.items():
+            if name == "navec":
+                sources[name] = "navec"
+            else:
+                kv.save(folder / name)
+                sources[name] = str(folder / name)
+        for name, source in sources.items():
+            accuracies = []
+            started = time.perf_counter()
+            for seed in range(seeds):
+                overrides = [
+                    "train.progress=false",
+                    f"train.seed={seed}",
+                    f"data.options.categories={categories}",
+                ]
+                if source is not None:
+                    overrides.append(f"model.pretrained_vectors={source}")
+                recipe = load_recipe(root / "recipes" / "fortunes-ru-bigru.toml", overrides)
+                seed_everything(seed)
+                prepared = classification.prepare(recipe)
+                model = classification.build_model(recipe, prepared)
+                fit(model, prepared.batches["train"], prepared.batches["valid"], recipe.train)
+                accuracies.append(
+                    classification.report(model, prepared, recipe)[0]["test_accuracy"]
+                )
+            means[name] = statistics.fmean(accuracies)
+            spread = statistics.stdev(accuracies) if seeds > 1 else 0.0
+            print(
+                f"   BiGRU, {name + ' embeddings':<22} accuracy {means[name]:.3f} ± {spread:.3f}"
+                f"   ({', '.join(f'{a:.3f}' for a in accuracies)}; "
+                f"{time.perf_counter() - started:.0f}s)",
+                flush=True,
+            )
+    return means
 
 
 def main() -> int:
@@ -155,6 +171,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="80k sentences, 3 epochs")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--categories", type=int, default=8)
+    parser.add_argument("--seeds", type=int, default=3, help="BiGRU runs per initialisation")
+    parser.add_argument("--save-vectors", type=Path, help="keep seqlab's/gensim's vectors here")
     args = parser.parse_args()
     epochs = args.epochs or (3 if args.quick else 5)
     started = time.perf_counter()
@@ -196,8 +214,14 @@ def main() -> int:
             "natasha is not installed: no navec vectors -> neighbour comparison skipped "
             "(pip install --no-deps natasha==1.6.0)"
         )
-        classify({"seqlab": ours, "gensim": gensim_kv}, args.categories)
-        return 0
+        return verdict(
+            classify(
+                {"seqlab": ours, "gensim": gensim_kv},
+                args.categories,
+                args.seeds,
+                args.save_vectors,
+            )
+        )
     navec = KeyedVectors.from_navec(path)
     shared = [w for w in ours.index_to_key if w in navec and w in gensim_kv]
     spaces = {
@@ -224,8 +248,16 @@ def main() -> int:
         "\nmean overlap@10: "
         + ", ".join(f"{pair} {statistics.fmean(values):.3f}" for pair, values in overlaps.items())
     )
-    classify({"seqlab": ours, "gensim": gensim_kv, "navec": navec}, args.categories)
-    return 0
+    models = {"seqlab": ours, "gensim": gensim_kv, "navec": navec}
+    return verdict(classify(models, args.categories, args.seeds, args.save_vectors))
+
+
+def verdict(results: dict[str, float]) -> int:
+    if not results:
+        return 0
+    gain = results["seqlab"] - results["random init"]
+    print(f"\nseqlab word2vec init vs random init: {gain:+.3f} mean accuracy")
+    return 0 if gain > 0 else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from seqlab.data.batching import (
     make_classification_batches,
     pad_sequences,
 )
+from seqlab.errors import UserError
 
 
 def random_lengths(count: int, seed: int = 0) -> np.ndarray:
@@ -190,5 +191,5 @@ def test_lm_stream_matches_pytorch_example(length: int, batch_size: int, bptt: i
 
 
 def test_lm_stream_too_short() -> None:
-    with pytest.raises(ValueError, match="too short"):
+    with pytest.raises(UserError, match="too short"):
         lm_stream_batches(torch.arange(5), batch_size=4, bptt=3)

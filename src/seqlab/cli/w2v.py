@@ -60,18 +60,14 @@ def read_corpus(path: Path, lowercase: bool = True) -> list[list[str]]:
     return [tokens for line in text.splitlines() if (tokens := tokenizer.tokenize(line))]
 
 
-def load_vectors(path: Path):
-    """A saved folder/``.safetensors``, a word2vec ``.bin``/``.txt``/``.vec``, or navec ``.tar``."""
-    from seqlab.text.keyed_vectors import KeyedVectors
+VECTORS_HELP = "Folder from `w2v train`, a word2vec .bin/.txt, a navec .tar, or 'navec'"
 
-    suffix = path.suffix.lower()
-    if path.is_file() and suffix == ".bin":
-        return KeyedVectors.load_word2vec_format(path, binary=True)
-    if path.is_file() and suffix in (".txt", ".vec"):
-        return KeyedVectors.load_word2vec_format(path, binary=False)
-    if path.is_file() and suffix == ".tar":
-        return KeyedVectors.from_navec(path)
-    return KeyedVectors.load(path)
+
+def load_vectors(path: Path):
+    """Imported lazily so ``seqlab --help`` stays fast; see keyed_vectors.load_vectors."""
+    from seqlab.text.keyed_vectors import load_vectors as load
+
+    return load(path)
 
 
 @_user_errors
@@ -142,7 +138,7 @@ def _print_neighbours(title: str, pairs: list[tuple[str, float]]) -> None:
 
 @_user_errors
 def similar_command(
-    vectors: Annotated[Path, typer.Argument(help="Folder from `w2v train` (or .bin/.txt/.tar)")],
+    vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     word: Annotated[str, typer.Argument(help="Query word")],
     topn: Annotated[int, typer.Option(help="How many neighbours")] = 10,
 ) -> None:
@@ -153,7 +149,7 @@ def similar_command(
 
 @_user_errors
 def analogy_command(
-    vectors: Annotated[Path, typer.Argument(help="Folder from `w2v train` (or .bin/.txt/.tar)")],
+    vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     a: Annotated[str, typer.Argument(help="a in a : b :: c : ?")],
     b: Annotated[str, typer.Argument(help="b")],
     c: Annotated[str, typer.Argument(help="c")],
@@ -166,7 +162,7 @@ def analogy_command(
 
 @_user_errors
 def eval_command(
-    vectors: Annotated[Path, typer.Argument(help="Folder from `w2v train` (or .bin/.txt/.tar)")],
+    vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     restrict_vocab: Annotated[int, typer.Option(help="Search the N most frequent words")] = 30000,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here")] = None,
 ) -> None:
@@ -202,7 +198,7 @@ def eval_command(
 
 @_user_errors
 def plot_command(
-    vectors: Annotated[Path, typer.Argument(help="Folder from `w2v train` (or .bin/.txt/.tar)")],
+    vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     words: Annotated[list[str], typer.Argument(help="Words to place on the map")],
     out: Annotated[Path, typer.Option("--out", help="PNG file")] = Path("words.png"),
     tsne: Annotated[bool, typer.Option("--tsne", help="t-SNE instead of PCA")] = False,

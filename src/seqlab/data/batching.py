@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
+from seqlab.errors import UserError
+
 
 @dataclass
 class Batch:
@@ -221,8 +223,9 @@ class LMStreamBatches:
         ids = torch.as_tensor(ids, dtype=torch.long).flatten()
         columns = ids.numel() // batch_size
         if columns < 2:
-            raise ValueError(
-                f"a stream of {ids.numel()} tokens is too short for batch_size={batch_size}"
+            raise UserError(
+                f"a stream of {ids.numel()} tokens is too short for batch_size={batch_size}",
+                "use more text, or lower data.batch_size / data.eval_batch_size",
             )
         self.data = ids[: columns * batch_size].view(batch_size, columns)  # (B, N)
         self.bptt = bptt

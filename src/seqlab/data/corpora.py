@@ -18,6 +18,7 @@ from seqlab.data.loaders import (
     TextClassification,
     _file,
     _text_classification,
+    data_home,
     split_indices,
 )
 from seqlab.data.readers import read_conll
@@ -52,6 +53,34 @@ def load_mr(seed: int = 0) -> TextClassification:
             texts.append(text.strip())
             labels.append(int(float(score) > 0))
     return _text_classification(texts, labels, ["neg", "pos"], seed)
+
+
+def load_fortunes_ru(categories: int = 8, seed: int = 0) -> TextClassification:
+    """Russian quotes (Debian ``fortunes-ru``) labelled by their ``categories`` largest files.
+
+    Each category file holds ``%``-separated UTF-8 quotes (attribution lines included).
+    Monthly digests (``2001.03`` …) are not topical and are skipped; a quote filed under
+    two of the chosen categories is dropped (its label would be ambiguous). Needs
+    ``seqlab datasets prepare fortunes-ru``.
+    """
+    folder = data_home() / "fortunes-ru"
+    by_category: dict[str, list[str]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".dat", ".u8") or re.fullmatch(r"\d{4}\.\d\d", path.name):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        by_category[path.name] = [q.strip() for q in re.split(r"^%$", text, flags=re.M)]
+    chosen = sorted(by_category, key=lambda name: (-len(by_category[name]), name))[:categories]
+    label_names = sorted(chosen)
+    seen: dict[str, set[int]] = {}
+    for label, name in enumerate(label_names):
+        for quote in by_category[name]:
+            if quote:
+                seen.setdefault(quote, set()).add(label)
+    unique = [(quote, labels.pop()) for quote, labels in seen.items() if len(labels) == 1]
+    return _text_classification(
+        [quote for quote, _ in unique], [label for _, label in unique], label_names, seed
+    )
 
 
 def load_sms_spam(seed: int = 0) -> TextClassification:

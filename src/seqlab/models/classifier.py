@@ -32,6 +32,8 @@ class SequenceClassifierConfig(EncoderConfig):
     head_dropout: float = 0.0  # on the pooled vector
     pad_id: int = 0
     class_weights: list[float] | None = None  # loss weights for imbalanced classes
+    pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
+    freeze_embeddings: bool = False  # keep pretrained embedding rows fixed
 
 
 class SequenceClassifier(nn.Module):
@@ -48,6 +50,7 @@ class SequenceClassifier(nn.Module):
             self.embedding: nn.Module = nn.Embedding(
                 config.vocab_size, config.embedding_dim, padding_idx=config.pad_id
             )
+            self.embedding.weight.requires_grad_(not config.freeze_embeddings)
             input_size = config.embedding_dim
         else:
             self.embedding, input_size = nn.Identity(), config.input_size

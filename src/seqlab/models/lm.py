@@ -37,6 +37,8 @@ class LanguageModelConfig(EncoderConfig):
     init_range: float | None = 0.1  # uniform(-r, r) for every weight (Zaremba 2014)
     pad_id: int = 0
     carry_state: bool = True  # keep the state between consecutive batches (truncated BPTT)
+    pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
+    freeze_embeddings: bool = False  # keep embedding rows (and a tied decoder) fixed
 
 
 class LanguageModel(nn.Module):
@@ -65,6 +67,7 @@ class LanguageModel(nn.Module):
                 nn.init.uniform_(parameter, -config.init_range, config.init_range)
         if config.tie_weights:
             self.decoder.weight = self.embedding.weight
+        self.embedding.weight.requires_grad_(not config.freeze_embeddings)
         self._state: State | None = None
 
     def reset_state(self) -> None:

@@ -20,7 +20,7 @@ from seqlab.data.readers import read_text_classification
 from seqlab.errors import UserError
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.recipe import Recipe, build_dataclass
-from seqlab.tasks.common import new_tokenizer
+from seqlab.tasks.common import copy_pretrained, new_tokenizer, pretrained_vectors
 from seqlab.text.tokenizers import Tokenizer
 
 SPLITS = ("train", "valid", "test")
@@ -177,7 +177,12 @@ def build_model(recipe: Recipe, prepared: ClassificationData) -> SequenceClassif
             f"train.class_weights = '{recipe.train.class_weights}' is not supported",
             'use "balanced" or leave it out',
         )
-    return SequenceClassifier(config)
+    vectors = pretrained_vectors(config) if prepared.tokenizer is not None else None
+    model = SequenceClassifier(config)
+    if vectors is not None:
+        summary = copy_pretrained(model.embedding, vectors, prepared.tokenizer, config.pad_id)
+        prepared.description += f"; {summary}"
+    return model
 
 
 @torch.no_grad()

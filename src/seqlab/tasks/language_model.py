@@ -19,7 +19,7 @@ from seqlab.errors import UserError
 from seqlab.models.lm import LanguageModel, LanguageModelConfig
 from seqlab.models.ngram import NGramLM
 from seqlab.recipe import Recipe, build_dataclass
-from seqlab.tasks.common import new_tokenizer
+from seqlab.tasks.common import copy_pretrained, new_tokenizer, pretrained_vectors
 from seqlab.text.tokenizers import Tokenizer
 
 SPLITS = ("train", "valid", "test")
@@ -96,7 +96,11 @@ def build_model(recipe: Recipe, prepared: LMData) -> LanguageModel:
     config = build_dataclass(LanguageModelConfig, recipe.model, "model")
     config.vocab_size = prepared.tokenizer.vocab_size
     config.pad_id = prepared.tokenizer.pad_id
-    return LanguageModel(config)
+    vectors = pretrained_vectors(config)
+    model = LanguageModel(config)
+    if vectors is not None:
+        prepared.description += f"; {copy_pretrained(model.embedding, vectors, prepared.tokenizer)}"
+    return model
 
 
 def baselines(prepared: LMData, split: str = "test") -> dict[str, float]:

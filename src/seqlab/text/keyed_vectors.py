@@ -310,6 +310,31 @@ def _read_binary_rows(data: bytes, path: Path, words: list[str], vectors: np.nda
         position = space + 1 + width
 
 
+def load_vectors(path: PathLike) -> KeyedVectors:
+    """Word vectors from any supported source, chosen by the path.
+
+    ``"navec"`` (natasha's bundled Russian vectors), a navec ``.tar``, a word2vec
+    ``.bin`` / ``.txt`` / ``.vec`` file, or a folder / ``.safetensors`` file written by
+    :meth:`KeyedVectors.save` (``seqlab w2v train``).
+    """
+    if str(path) == "navec":
+        found = navec_path()
+        if found is None:
+            raise UserError(
+                "navec vectors are not installed", "pip install --no-deps natasha==1.6.0"
+            )
+        return KeyedVectors.from_navec(found)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix == ".bin":
+        return KeyedVectors.load_word2vec_format(path, binary=True)
+    if path.is_file() and suffix in (".txt", ".vec"):
+        return KeyedVectors.load_word2vec_format(path, binary=False)
+    if path.is_file() and suffix == ".tar":
+        return KeyedVectors.from_navec(path)
+    return KeyedVectors.load(path)
+
+
 def navec_path() -> Path | None:
     """The navec file shipped inside the ``natasha`` package, if natasha is installed."""
     import importlib.util
