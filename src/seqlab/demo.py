@@ -72,7 +72,7 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
     console.rule("using the saved bundles (loaded from disk)")
     lm_bundle = load_bundle(results["lm"].bundle)
     lm_recipe = load_recipe(results["lm"].bundle / "recipe.toml")
-    for text in generate_texts(lm_bundle, lm_recipe, "the company said", 20, num=2):
+    for text in generate_texts(lm_bundle, lm_recipe, "the stock market", 20, num=2):
         console.print(f"[green]generate[/] {text}")
     clf_bundle = load_bundle(results["classifier"].bundle)
     clf_recipe = load_recipe(results["classifier"].bundle / "recipe.toml")

@@ -148,6 +148,7 @@ def test_generate(work: Path) -> None:
         (["predict", "{nowhere}", "text"], "bundle not found"),
         (["generate", "{bundle}"], "not a language model"),
         (["evaluate", "{bundle}", "--split", "dev"], "unknown split"),
+        (["--threads", "0", "datasets"], "must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(work: Path, args: list[str], message: str) -> None:
@@ -165,6 +166,18 @@ def test_bad_input_is_one_line_exit_2(work: Path, args: list[str], message: str)
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_threads_option_sets_torch_threads() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        result = runner.invoke(app, ["--threads", "2", "datasets", "info", "ptb"])
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_damaged_bundle_file(work: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -180,7 +193,7 @@ def test_demo_quick_runs_the_whole_path(tmp_path: Path) -> None:
     result = _invoke("demo", "--quick", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     assert "seqlab demo — measured in this run" in result.output
-    assert "generate the company said" in result.output
+    assert "generate the stock market" in result.output
     assert result.output.count("predict ") == 3
     for run in ("ptb-lstm-demo", "mr-bilstm"):
         metrics = json.loads((tmp_path / run / "bundle" / "metrics.json").read_text())

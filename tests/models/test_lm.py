@@ -57,5 +57,8 @@ def test_learns_a_cycle_and_generates_it_greedily() -> None:
     out = model.generate([1, 2, 3], max_new_tokens=6, temperature=0)
     assert out == [4, 5, 6, 1, 2, 3]
     assert model.generate([1], 5, temperature=0, stop_id=4) == [2, 3]
+    assert model.generate([3], 5, temperature=0, stop_id=4) == []  # greedy next is the stop
+    held = model.generate([3], 3, temperature=0, stop_id=4, min_new_tokens=2)
+    assert len(held) >= 2 and 4 not in held[:2]
     again = model.generate([1], 8, temperature=1.0, seed=5)
     assert again == model.generate([1], 8, temperature=1.0, seed=5)

@@ -40,6 +40,27 @@ app = typer.Typer(
 console = Console()
 
 
+@app.callback()
+def _root(
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            envvar="SEQLAB_THREADS",
+            help="CPU threads for torch ops. 1 is often fastest when other jobs share the cores.",
+        ),
+    ] = None,
+) -> None:
+    """seqlab: neural networks over sequences — train, evaluate, predict, generate."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise UserError(f"--threads {threads} must be at least 1", "e.g. --threads 1")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def _bundle_and_recipe(path: Path) -> tuple[Any, Any]:
     from seqlab.bundle import load_bundle
     from seqlab.recipe import recipe_from_dict

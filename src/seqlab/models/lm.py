@@ -128,8 +128,13 @@ class LanguageModel(nn.Module):
         top_p: float | None = None,
         stop_id: int | None = None,
         seed: int | None = None,
+        min_new_tokens: int = 0,
     ) -> list[int]:
-        """Continue ``prompt`` (token ids) one sampled token at a time; returns new ids."""
+        """Continue ``prompt`` (token ids) one sampled token at a time; returns new ids.
+
+        Sampling stops at ``stop_id`` (not returned), which is never drawn before
+        ``min_new_tokens`` tokens exist (HF ``generate``'s ``min_new_tokens``).
+        """
         was_training = self.training
         self.eval()
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -145,7 +150,10 @@ class LanguageModel(nn.Module):
             hidden = outputs[:, -1]
             if self.projection is not None:
                 hidden = self.projection(hidden)
-            next_id = sample_next(self.decoder(hidden), temperature, top_k, top_p, generator)
+            logits = self.decoder(hidden)  # (1, V)
+            if stop_id is not None and len(new) < min_new_tokens:
+                logits[:, stop_id] = float("-inf")
+            next_id = sample_next(logits, temperature, top_k, top_p, generator)
             token = int(next_id.item())
             if stop_id is not None and token == stop_id:
                 break

@@ -128,10 +128,16 @@ def continue_text(
     top_p: float | None = None,
     seed: int = 0,
 ) -> str:
-    """``prompt`` + a sampled continuation (words stop at ``<eos>``, the end of a line)."""
+    """``prompt`` + a sampled continuation of at least one token (words stop at ``<eos>``).
+
+    A prompt that often ends a sentence ("the company said" in PTB) would otherwise
+    mostly get an empty continuation.
+    """
     ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
     stop = tokenizer.eos_id if unit == "word" else None
-    new = model.generate(ids, max_new_tokens, temperature, top_k, top_p, stop_id=stop, seed=seed)
+    new = model.generate(
+        ids, max_new_tokens, temperature, top_k, top_p, stop_id=stop, seed=seed, min_new_tokens=1
+    )
     joiner = "" if unit == "char" or not prompt else " "
     return prompt + joiner + tokenizer.decode(new)
 
@@ -153,7 +159,7 @@ def report(
     if recipe.eval.baseline:
         metrics |= {f"{split}_{k}": v for k, v in baselines(prepared, split).items()}
     prompts = (
-        ["the company said", "in the first quarter", ""]
+        ["the stock market", "in the first quarter", ""]
         if prepared.unit == "word"
         else ["ROMEO:\n", "First Citizen:\n", "KING "]
     )
