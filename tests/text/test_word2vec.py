@@ -19,7 +19,7 @@ from seqlab.text.word2vec import (
     keep_probabilities,
     sample_negatives,
 )
-from seqlab.text.word2vec_data import Scratch
+from seqlab.text.word2vec_data import Scratch, interleaved_order
 
 
 def topic_corpus(topics: int = 4, words_per_topic: int = 8, sentences: int = 1500, seed: int = 0):
@@ -46,6 +46,18 @@ def test_context_pairs_fixed_window_match_brute_force(window: int) -> None:
         if i != j and abs(i - j) <= window and sentence_ids[i] == sentence_ids[j]
     ]
     assert list(zip(centres.tolist(), contexts.tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize(("count", "batch"), [(10, 3), (12, 4), (7, 256), (1000, 256)])
+def test_interleaved_order_spreads_each_batch_over_the_chunk(count: int, batch: int) -> None:
+    order, batch_of = interleaved_order(count, batch)
+    assert sorted(order.tolist()) == list(range(count))  # a permutation
+    batches = -(-count // batch)
+    assert batch_of.tolist() == sorted(batch_of.tolist()) and batch_of.max() == batches - 1
+    for b in range(batches):
+        members = order[batch_of == b]
+        assert members.tolist() == list(range(b, count, batches))  # never two neighbours
+        assert 0 < len(members) <= batch
 
 
 def test_context_pairs_dynamic_window_match_brute_force() -> None:

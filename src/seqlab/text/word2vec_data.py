@@ -110,6 +110,22 @@ def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return codes[inverse], points[inverse], lengths_sorted[inverse]
 
 
+def interleaved_order(count: int, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Visiting order of ``count`` centre words in batches of at most ``batch``: batch
+    ``b`` holds centres ``b, b + n, b + 2n, …`` (``n`` batches), spread over the chunk.
+
+    Returns ``order (count,)`` (the centre visited at each step) and ``batch_of
+    (count,)`` (the batch of each step, non-decreasing).
+
+    Consecutive centres share most of their context words, so a batch of consecutive
+    centres sums ~2 x window stale steps onto the same input rows toward correlated
+    targets; interleaving decorrelates a batch (like shuffling in minibatch SGD).
+    """
+    batches = -(-count // batch)
+    order = np.argsort(np.arange(count) % batches, kind="stable")
+    return order, order % batches
+
+
 def context_pairs(
     sentence_ids: np.ndarray, window: int, effective: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
