@@ -231,7 +231,10 @@ def test_two_worker_processes_learn_and_progress_bar_runs() -> None:
         vector_size=16, window=3, min_count=1, epochs=2, workers=2, progress=True, sample=0
     ).fit(corpus)
     assert model.wv.vectors.shape == (32, 16) and np.isfinite(model.wv.vectors).all()
-    assert model.words_per_second_ > 0 and model.loss_history_[1] < model.loss_history_[0]
+    # Output vectors start at zero, so an untrained example costs (1 + 5 negatives) ln 2;
+    # this corpus is learnt within the first epoch, after which the loss only jitters.
+    untrained = 6 * np.log(2)
+    assert model.words_per_second_ > 0 and max(model.loss_history_) < 0.5 * untrained
     same_topic = [
         w[:2] == word[:2]
         for word in model.wv.index_to_key
