@@ -14,8 +14,8 @@ from torch.nn.utils.rnn import pad_sequence
 from seqlab.data.batching import (
     Batch,
     BucketSampler,
-    lm_stream_batches,
-    make_classification_batches,
+    ClassificationBatches,
+    LMStreamBatches,
     pad_sequences,
 )
 from seqlab.errors import UserError
@@ -126,7 +126,7 @@ def test_classification_batches_rebuild_the_data() -> None:
     rng = np.random.default_rng(0)
     ids = [rng.integers(1, 50, size=int(n)).tolist() for n in random_lengths(300)]
     labels = rng.integers(0, 3, size=300).tolist()
-    batches = make_classification_batches(ids, labels, batch_size=16, seed=0, max_length=40)
+    batches = ClassificationBatches(ids, labels, batch_size=16, seed=0, max_length=40)
     assert len(batches) == len(list(batches)) == 19
     seen = []
     for batch in batches:
@@ -147,12 +147,12 @@ def test_classification_batches_rebuild_the_data() -> None:
 
 def test_classification_batches_without_labels_or_buckets() -> None:
     ids = [[1] * n for n in random_lengths(200)]
-    plain = make_classification_batches(ids, None, 8, shuffle=False, bucket=False, pad_id=7)
+    plain = ClassificationBatches(ids, None, 8, shuffle=False, bucket=False, pad_id=7)
     batch = next(iter(plain))
     assert batch.targets is None and sorted(batch.indices.tolist()) == list(range(8))
     assert (batch.inputs[~batch.mask] == 7).all()
     with pytest.raises(ValueError, match="labels"):
-        make_classification_batches(ids, [0, 1], 8)
+        ClassificationBatches(ids, [0, 1], 8)
 
 
 # ---------------------------------------------------------------- language-model stream
@@ -174,7 +174,7 @@ def reference_batches(stream: torch.Tensor, batch_size: int, bptt: int) -> list:
 )
 def test_lm_stream_matches_pytorch_example(length: int, batch_size: int, bptt: int) -> None:
     stream = torch.randint(0, 100, (length,))
-    batches = lm_stream_batches(stream, batch_size, bptt)
+    batches = LMStreamBatches(stream, batch_size, bptt)
     expected = reference_batches(stream, batch_size, bptt)
     got = list(batches)
     assert len(got) == len(batches) == len(expected)
@@ -192,4 +192,4 @@ def test_lm_stream_matches_pytorch_example(length: int, batch_size: int, bptt: i
 
 def test_lm_stream_too_short() -> None:
     with pytest.raises(UserError, match="too short"):
-        lm_stream_batches(torch.arange(5), batch_size=4, bptt=3)
+        LMStreamBatches(torch.arange(5), batch_size=4, bptt=3)

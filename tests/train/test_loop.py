@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlab.data.batching import make_classification_batches
+from seqlab.data.batching import ClassificationBatches
 from seqlab.errors import UserError
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.recipe import TrainConfig
@@ -57,8 +57,8 @@ def _task(seed: int = 0):
             seq[int(torch.randint(0, n, (1,), generator=g))] = 3
         ids.append(seq)
         labels.append(int(3 in seq))
-    train = make_classification_batches(ids[:128], labels[:128], batch_size=16, seed=0)
-    valid = make_classification_batches(ids[128:], labels[128:], batch_size=32, shuffle=False)
+    train = ClassificationBatches(ids[:128], labels[:128], batch_size=16, seed=0)
+    valid = ClassificationBatches(ids[128:], labels[128:], batch_size=32, shuffle=False)
     return train, valid
 
 

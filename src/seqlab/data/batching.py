@@ -147,6 +147,8 @@ class ClassificationBatches:
 
     Sequences are token-id lists (``inputs`` (B, T) long) or float arrays/tensors of
     a series (``inputs`` (B, T) or (B, T, F) float32). ``targets`` (B,) long or None.
+    ``bucket=True`` groups similar lengths (:class:`BucketSampler`); ``max_length``
+    keeps the first ``max_length`` tokens of each sequence.
     """
 
     def __init__(
@@ -192,24 +194,6 @@ class ClassificationBatches:
             yield Batch(inputs, lengths, targets, rows)
 
 
-def make_classification_batches(
-    ids: Sequence[Sequence[int]],
-    labels: Sequence[int] | None,
-    batch_size: int,
-    shuffle: bool = True,
-    seed: int = 0,
-    bucket: bool = True,
-    max_length: int | None = None,
-    pad_id: int = 0,
-) -> ClassificationBatches:
-    """Batches for many-to-one models; see :class:`ClassificationBatches`.
-
-    ``bucket=True`` groups similar lengths (:class:`BucketSampler`); ``max_length``
-    keeps the first ``max_length`` tokens of each sequence.
-    """
-    return ClassificationBatches(ids, labels, batch_size, shuffle, seed, bucket, max_length, pad_id)
-
-
 class LMStreamBatches:
     """Truncated-BPTT batches over one token stream (Zaremba 2014; PyTorch word_language_model).
 
@@ -241,8 +225,3 @@ class LMStreamBatches:
             targets = self.data[:, start + 1 : start + 1 + length]  # (B, L)
             lengths = torch.full((self.data.shape[0],), length, dtype=torch.long)
             yield Batch(inputs, lengths, targets)
-
-
-def lm_stream_batches(ids: torch.Tensor, batch_size: int, bptt: int) -> LMStreamBatches:
-    """Truncated-BPTT batches over a 1-D token stream; see :class:`LMStreamBatches`."""
-    return LMStreamBatches(ids, batch_size, bptt)

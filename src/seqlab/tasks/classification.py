@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqlab.data.batching import make_classification_batches, pad_sequences
+from seqlab.data.batching import ClassificationBatches, pad_sequences
 from seqlab.data.datasets import load_dataset
 from seqlab.data.readers import read_text_classification
 from seqlab.errors import UserError
@@ -132,7 +132,7 @@ def from_splits(
     prepared = ClassificationData(tokenizer if is_text else None, labels, splits, description)
     for name, (inputs, targets) in splits.items():
         train = name == "train"
-        prepared.batches[name] = make_classification_batches(
+        prepared.batches[name] = ClassificationBatches(
             encode(prepared, inputs, data.max_length),
             targets,
             batch_size=data.batch_size if train else data.eval_batch_size,

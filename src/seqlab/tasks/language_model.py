@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from seqlab.data.batching import lm_stream_batches
+from seqlab.data.batching import LMStreamBatches
 from seqlab.data.datasets import load_dataset
 from seqlab.data.readers import read_lines
 from seqlab.errors import UserError
@@ -85,9 +85,9 @@ def prepare(recipe: Recipe, tokenizer: Tokenizer | None = None) -> LMData:
         for name in SPLITS
     }
     batches = {
-        "train": lm_stream_batches(streams["train"], data.batch_size, data.bptt),
-        "valid": lm_stream_batches(streams["valid"], data.eval_batch_size, data.bptt),
-        "test": lm_stream_batches(streams["test"], data.eval_batch_size, data.bptt),
+        "train": LMStreamBatches(streams["train"], data.batch_size, data.bptt),
+        "valid": LMStreamBatches(streams["valid"], data.eval_batch_size, data.bptt),
+        "test": LMStreamBatches(streams["test"], data.eval_batch_size, data.bptt),
     }
     return LMData(tokenizer, streams, description, unit, batches)
 
@@ -179,5 +179,5 @@ def evaluate_file(bundle: Any, recipe: Recipe, path: str) -> dict[str, Any]:
     ids = torch.tensor(_encode_split(bundle.tokenizer, lines, unit), dtype=torch.long)
     if ids.numel() < 2:
         raise UserError(f"{path} has too little text to score", "give it at least a sentence")
-    batches = lm_stream_batches(ids, 1, recipe.data.bptt)
+    batches = LMStreamBatches(ids, 1, recipe.data.bptt)
     return {**evaluate(bundle.model, batches), "tokens": int(ids.numel())}
