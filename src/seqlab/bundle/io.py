@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 import seqlab
+from seqlab import atomic
 from seqlab.errors import UserError
 from seqlab.models.registry import MODELS
 from seqlab.recipe import dump_toml
@@ -112,9 +111,7 @@ def save_bundle(
     path = Path(path)
     family = family_of(model)
     config = dataclasses.asdict(model.config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-    try:
+    with atomic.folder(path) as tmp:
         meta = {
             "seqlab_version": seqlab.__version__,
             "family": family,
@@ -132,17 +129,6 @@ def save_bundle(
         (tmp / "metrics.json").write_text(json.dumps(metrics or {}, indent=2) + "\n")
         card = _card(path.name, task, family, config, metrics or {}, command, data)
         (tmp / "README.md").write_text(card, encoding="utf-8")
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

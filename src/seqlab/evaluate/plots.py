@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from seqlab.train.checkpoint import atomic_write_bytes
+from seqlab import atomic
 
 
 def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
@@ -40,4 +40,4 @@ def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic.write_bytes(path, buffer.getvalue())

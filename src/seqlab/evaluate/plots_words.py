@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlab import atomic
 from seqlab.errors import UserError
-from seqlab.text.keyed_vectors import KeyedVectors, write_atomic
+from seqlab.text.keyed_vectors import KeyedVectors
 
 
 def project_2d(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
@@ -71,5 +72,5 @@ def plot_words(
     figure.savefig(buffer, format="png")
     plt.close(figure)
     path = Path(path)
-    write_atomic(path, lambda stream: stream.write(buffer.getvalue()))
+    atomic.write_bytes(path, buffer.getvalue())
     return path

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -26,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 import seqlab
+from seqlab import atomic
 from seqlab.errors import UserError
 from seqlab.text.bow import check_documents
 from seqlab.text.tfidf import TfidfVectorizer
@@ -183,9 +182,7 @@ class TfidfClassifier:
 
         self._check_fitted()
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
-        try:
+        with atomic.folder(folder) as temp:
             meta = {
                 "seqlab_version": seqlab.__version__,
                 "family": FAMILY,
@@ -205,12 +202,6 @@ class TfidfClassifier:
                 features.append(state)
             (temp / "features.json").write_text(json.dumps(features, ensure_ascii=False))
             save_file(tensors, str(temp / "model.safetensors"))
-            if folder.exists():
-                shutil.rmtree(folder)
-            temp.rename(folder)
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
         return folder
 
     @classmethod

@@ -11,10 +11,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from seqlab import atomic
 from seqlab.bundle import save_bundle
 from seqlab.recipe import Recipe, dump_toml, recipe_to_dict
 from seqlab.tasks import get_task
-from seqlab.train.checkpoint import atomic_write_text
 from seqlab.train.loop import fit, seed_everything
 
 
@@ -38,7 +38,7 @@ def train_recipe(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = recipe_to_dict(recipe)
-    atomic_write_text(out / "recipe.toml", dump_toml(resolved))
+    atomic.write_text(out / "recipe.toml", dump_toml(resolved))
     task = get_task(recipe.task)
     started = time.monotonic()
     seed_everything(recipe.train.seed)

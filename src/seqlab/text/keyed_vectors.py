@@ -19,31 +19,18 @@ from __future__ import annotations
 import json
 import os
 import tarfile
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from seqlab import atomic
 from seqlab.errors import UserError
 
 PathLike = str | os.PathLike[str]
 VECTORS_FILE = "vectors.safetensors"
 VOCAB_FILE = "vocab.json"
 _FORMAT = "seqlab.keyed_vectors/1"
-
-
-def write_atomic(path: Path, write) -> None:
-    """Write through a temp file in the same folder and rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 class KeyedVectors:
@@ -183,12 +170,12 @@ class KeyedVectors:
         vocab = {"format": _FORMAT, "index_to_key": self.index_to_key}
         if path.suffix == ".safetensors":
             blob = save(tensors, metadata={"vocab": json.dumps(vocab, ensure_ascii=False)})
-            write_atomic(path, lambda stream: stream.write(blob))
+            atomic.write_bytes(path, blob)
             return
         blob = save(tensors)
         text = json.dumps(vocab, ensure_ascii=False).encode("utf-8")
-        write_atomic(path / VECTORS_FILE, lambda stream: stream.write(blob))
-        write_atomic(path / VOCAB_FILE, lambda stream: stream.write(text))
+        atomic.write_bytes(path / VECTORS_FILE, blob)
+        atomic.write_bytes(path / VOCAB_FILE, text)
 
     @classmethod
     def load(cls, path: PathLike) -> KeyedVectors:
@@ -232,7 +219,7 @@ class KeyedVectors:
                     values = " ".join(f"{float(v):.9g}" for v in row)
                     stream.write(f"{key} {values}\n".encode())
 
-        write_atomic(Path(path), write)
+        atomic.write_stream(path, write)
 
     @classmethod
     def load_word2vec_format(
