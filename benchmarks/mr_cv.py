@@ -20,7 +20,6 @@ import numpy as np
 
 from seqlab.data.datasets import load_dataset
 from seqlab.recipe import load_recipe
-from seqlab.tasks import classification
 from seqlab.train.loop import fit, seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +45,11 @@ def main() -> int:
             "test": test,
         }
         seed_everything(fold)
-        prepared = classification.from_splits(recipe, splits, list(mr.label_names), "MR fold")
-        model = classification.build_model(recipe, prepared)
+        family = recipe.family
+        prepared = family.from_splits(recipe, splits, list(mr.label_names), "MR fold")
+        model = family.new_model(recipe, prepared)
         fit(model, prepared.batches["train"], prepared.batches["valid"], recipe.train)
-        metrics, _ = classification.report(model, prepared, recipe)
+        metrics, _ = family.report(model, prepared, recipe)
         neural.append(metrics["test_accuracy"])
         tfidf.append(metrics["test_tfidf_logreg_accuracy"])
         print(f"fold {fold}: BiLSTM {neural[-1]:.4f}  TF-IDF+LR {tfidf[-1]:.4f}", flush=True)

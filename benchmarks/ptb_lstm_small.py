@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from seqlab.recipe import load_recipe
-from seqlab.tasks.run import train_recipe
+from seqlab.run import train_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = 114.5

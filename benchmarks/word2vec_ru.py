@@ -122,7 +122,6 @@ def neural(
     Returns the mean test accuracy per initialisation.
     """
     from seqlab.recipe import load_recipe
-    from seqlab.tasks import classification
     from seqlab.train.loop import fit, seed_everything
 
     root = Path(__file__).resolve().parents[1]
@@ -149,12 +148,11 @@ def neural(
                     overrides.append(f"model.pretrained_vectors={source}")
                 recipe = load_recipe(root / "recipes" / "fortunes-ru-bigru.toml", overrides)
                 seed_everything(seed)
-                prepared = classification.prepare(recipe)
-                model = classification.build_model(recipe, prepared)
+                family = recipe.family
+                prepared = family.prepare(recipe)
+                model = family.new_model(recipe, prepared)
                 fit(model, prepared.batches["train"], prepared.batches["valid"], recipe.train)
-                accuracies.append(
-                    classification.report(model, prepared, recipe)[0]["test_accuracy"]
-                )
+                accuracies.append(family.report(model, prepared, recipe)[0]["test_accuracy"])
             means[name] = statistics.fmean(accuracies)
             spread = statistics.stdev(accuracies) if seeds > 1 else 0.0
             print(

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from seqlab.bundle import load_bundle
 from seqlab.errors import UserError
-from seqlab.inference import generate_texts, predict_texts
+from seqlab.families import GenerateRequest
 from seqlab.recipe import load_recipe
-from seqlab.tasks.run import train_recipe
+from seqlab.run import train_recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 QUICK = ["train.max_minutes=0.3", "train.epochs=1", "data.limit=3000"]
@@ -39,15 +39,15 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
     started = time.monotonic()
     results = {}
     for name, recipe_file, extra in [
-        ("lm", "ptb-lstm-demo.toml", []),
-        ("classifier", "mr-bilstm.toml", ["train.max_minutes=1.5"]),
+        ("ptb", "ptb-lstm-demo.toml", []),
+        ("mr", "mr-bilstm.toml", ["train.max_minutes=1.5"]),
     ]:
         overrides = extra + (QUICK if quick else [])
         recipe = load_recipe(_recipe_path(recipe_file), overrides)
         command = f"seqlab train recipes/{recipe_file}" + "".join(f" --set {o}" for o in overrides)
         results[name] = train_recipe(recipe, out / recipe.name, command=command, console=console)
 
-    lm, clf = results["lm"].metrics, results["classifier"].metrics
+    lm, clf = results["ptb"].metrics, results["mr"].metrics
     table = Table(title="seqlab demo — measured in this run")
     for column in ("task", "model", "metric", "value", "baseline (same run)", "published"):
         table.add_column(column)
@@ -70,20 +70,18 @@ def run_demo(out: Path, quick: bool = False, console: Console | None = None) -> 
     console.print(table)
 
     console.rule("using the saved bundles (loaded from disk)")
-    lm_bundle = load_bundle(results["lm"].bundle)
-    lm_recipe = load_recipe(results["lm"].bundle / "recipe.toml")
-    for text in generate_texts(lm_bundle, lm_recipe, "the stock market", 20, num=2):
+    lm_bundle = load_bundle(results["ptb"].bundle)
+    request = GenerateRequest(prompt="the stock market", max_new_tokens=20, num_return_sequences=2)
+    for text in lm_bundle.family.generate(lm_bundle, request).texts:
         console.print(f"[green]generate[/] {text}")
-    clf_bundle = load_bundle(results["classifier"].bundle)
-    clf_recipe = load_recipe(results["classifier"].bundle / "recipe.toml")
+    clf_bundle = load_bundle(results["mr"].bundle)
     reviews = [
         "a gorgeous , witty and deeply moving film",
         "a dull , lifeless mess that drags on forever",
         "the acting is fine but the story never comes alive",
     ]
-    for result in predict_texts(clf_bundle, clf_recipe, reviews):
-        console.print(
-            f"[green]predict[/] {result['label']} ({result['probability']:.2f})  {result['text']}"
-        )
+    answers = clf_bundle.predict([clf_bundle.family.request_from_text(t) for t in reviews])
+    for text, answer in zip(reviews, answers, strict=True):
+        console.print(f"[green]predict[/] {answer.label} ({answer.score:.2f})  {text}")
     console.print(f"demo finished in {time.monotonic() - started:.0f} s; bundles under {out}/")
     return {k: v.metrics for k, v in results.items()}

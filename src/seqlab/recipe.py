@@ -1,75 +1,26 @@
 """Recipes: TOML files parsed into the same nested dataclasses the code uses.
 
-A recipe has a top-level ``task`` and four sections, ``data``, ``model``, ``train``
-and ``eval``. Unknown keys are errors with a "did you mean" hint, ``--set
-train.lr=0.01`` overrides any key, and the resolved recipe is written into the run
-folder and the bundle so every result names its exact recipe.
+A recipe has a top-level ``task`` (a family of :data:`seqlab.families.FAMILIES`, e.g.
+``text-classification``), a ``name`` and four sections: ``data`` and ``model`` (the
+family's own configs), ``train`` (:class:`~seqlab.train.config.TrainConfig`) and
+``eval``. Every section is validated by pydantic (:func:`seqlab.config.validate`):
+unknown keys are errors with a "did you mean" hint and values are checked against
+their constraints. ``--set train.lr=0.01`` overrides any key, and the resolved recipe
+is written into the run folder and the bundle so every result names its exact recipe.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
-from seqlab.errors import UserError
-
-
-@dataclass
-class DataConfig:
-    """Where the examples come from and how they become batches."""
-
-    dataset: str = "mr"  # a name from `seqlab datasets`, or "file"
-    path: str | None = None  # a user file (CSV/TSV for classification, plain text for LM)
-    text_column: str = "text"
-    label_column: str = "label"
-    tokenizer: str = "word"  # word | whitespace | char | bpe | wordpiece
-    lowercase: bool = True
-    min_freq: int = 1
-    max_vocab: int | None = None
-    vocab_size: int = 8000  # for bpe / wordpiece
-    max_length: int | None = None  # truncate longer texts (tokens)
-    batch_size: int = 32
-    eval_batch_size: int = 64
-    bptt: int = 35  # truncated back-propagation length (language models)
-    seed: int = 0
-    limit: int | None = None  # keep only the first N training examples/lines (quick runs)
-    options: dict[str, Any] = field(default_factory=dict)  # extra loader arguments
-
-
-@dataclass
-class TrainConfig:
-    """Optimiser, schedule and stopping rules for :func:`seqlab.train.loop.fit`."""
-
-    optimizer: str = "adam"  # sgd | rmsprop | adam | adamw
-    lr: float = 1e-3
-    momentum: float = 0.0
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    epochs: int = 10
-    schedule: str = "none"  # none | step | cosine | plateau
-    decay_start: int = 0  # step: lr *= gamma every `step_size` epochs after this epoch
-    step_size: int = 1
-    gamma: float = 0.5
-    warmup_steps: int = 0  # linear warm-up, any schedule
-    patience_lr: int = 1  # plateau: epochs without improvement before lr *= gamma
-    clip_norm: float | None = 5.0
-    early_stopping: int | None = None  # patience in epochs; None = off
-    monitor: str = "loss"  # a validation metric name
-    class_weights: str | None = None  # None | "balanced"
-    seed: int = 0
-    deterministic: bool = True
-    max_steps: int | None = None  # stop after this many optimiser steps (quick runs)
-    max_minutes: float | None = None  # wall-clock budget
-    log_every: int = 20
-    progress: bool = True
+from seqlab.config import NonNegativeInt, to_dict, validate
+from seqlab.errors import UserError, did_you_mean
+from seqlab.train.config import TrainConfig
 
 
 @dataclass
@@ -78,93 +29,52 @@ class EvalConfig:
 
     split: str = "test"
     baseline: bool = True  # measure the classical baseline in the same run
-    samples: int = 3  # generated samples / example predictions shown
+    samples: NonNegativeInt = 3  # generated samples / example predictions shown
 
 
 @dataclass
 class Recipe:
-    """A whole run: task + data + model + train + eval."""
+    """A whole run: task + data + model + train + eval (``data``/``model``: the family's)."""
 
-    task: str = "classify"
-    name: str = "run"
-    data: DataConfig = field(default_factory=DataConfig)
-    model: dict[str, Any] = field(default_factory=dict)  # parsed by the task's model config
+    task: str
+    name: str
+    data: Any
+    model: Any
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
+    @property
+    def family(self) -> Any:
+        from seqlab.families import get_family
 
-def _suggest(key: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(key, options, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(options)}"
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Check/convert a TOML value against a dataclass field annotation."""
-    if isinstance(annotation, str):
-        annotation = eval(annotation, vars(typing) | {"Any": Any})
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(annotation)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except UserError as exc:
-                errors.append(str(exc))
-        raise UserError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin in (dict, list, tuple):
-        if not isinstance(value, origin if origin is not tuple else (list, tuple)):
-            raise UserError(f"{where} must be a {origin.__name__}, got {value!r}")
-        return tuple(value) if origin is tuple else value
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise UserError(f"{where} must be true or false, got {value!r}")
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation in (int, float, str) and not isinstance(value, annotation):
-        raise UserError(f"{where} must be {annotation.__name__}, got {value!r}")
-    return value
+        return get_family(self.task)
 
 
-def build_dataclass(cls: type, values: dict[str, Any], where: str) -> Any:
-    """Build dataclass ``cls`` from a dict; unknown keys are errors with a hint."""
-    if not isinstance(values, dict):
-        raise UserError(f"[{where}] must be a table of key = value lines")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for key, value in values.items():
-        if key not in fields:
-            raise UserError(
-                f"unknown key '{where}.{key}' in the recipe", _suggest(key, sorted(fields))
-            )
-        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
-    return cls(**kwargs)
-
-
-_SECTIONS = {"data": DataConfig, "train": TrainConfig, "eval": EvalConfig}
+_KEYS = ["task", "name", "data", "model", "train", "eval"]
 
 
 def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     """Parse a nested dict (as read from TOML) into a :class:`Recipe`."""
-    known = ["task", "name", "data", "model", "train", "eval"]
+    from seqlab.families import FAMILIES, get_family
+
     for key in raw:
-        if key not in known:
-            raise UserError(f"unknown key '{key}' in the recipe", _suggest(key, known))
+        if key not in _KEYS:
+            raise UserError(f"unknown key '{key}' in the recipe", did_you_mean(key, _KEYS))
+    if "task" not in raw:
+        raise UserError("the recipe has no task", f'add e.g. task = "{next(iter(FAMILIES))}"')
+    family = get_family(raw["task"])
+    name = raw.get("name", "run")
+    if not isinstance(name, str) or not name:
+        raise UserError(f"name must be a non-empty string, got {name!r}", 'e.g. name = "my-run"')
     recipe = Recipe(
-        task=_coerce(raw.get("task", "classify"), str, "task"),
-        name=_coerce(raw.get("name", "run"), str, "name"),
-        model=dict(raw.get("model", {})),
+        task=raw["task"],
+        name=name,
+        data=validate(family.data_config, raw.get("data", {}), "data"),
+        model=validate(family.model_config, raw.get("model", {}), "model"),
+        train=validate(TrainConfig, raw.get("train", {}), "train"),
+        eval=validate(EvalConfig, raw.get("eval", {}), "eval"),
     )
-    for section, cls in _SECTIONS.items():
-        setattr(recipe, section, build_dataclass(cls, raw.get(section, {}), section))
+    family.check_recipe(recipe)
     return recipe
 
 
@@ -215,7 +125,11 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
     """The resolved recipe as a plain dict (JSON/TOML-able), every default filled in."""
-    return dataclasses.asdict(recipe)
+    return {
+        "task": recipe.task,
+        "name": recipe.name,
+        **{s: to_dict(getattr(recipe, s)) for s in ("data", "model", "train", "eval")},
+    }
 
 
 def _toml_value(value: Any) -> str:
@@ -232,12 +146,19 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
-def dump_toml(raw: dict[str, Any]) -> str:
-    """Write a two-level dict as TOML (None values are left out: they are the default)."""
-    top = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
-    lines = [*top]
-    for section, values in raw.items():
-        if isinstance(values, dict):
-            lines += ["", f"[{section}]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
-    return "\n".join(lines) + "\n"
+def dump_toml(raw: dict[str, Any], prefix: str = "") -> str:
+    """Write a nested dict as TOML: tables as ``[section]`` / ``[model.encoder]`` headers.
+
+    TOML has no null: a None value is written as a comment (``# max_length = none``),
+    so the file reads back with that key at its default.
+    """
+    lines = []
+    for key, value in raw.items():
+        if value is None:
+            lines.append(f"# {key} = none")
+        elif not isinstance(value, dict) or not value or key == "options":
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in raw.items():
+        if isinstance(value, dict) and value and key != "options":
+            lines += ["", f"[{prefix}{key}]", dump_toml(value, f"{prefix}{key}.").rstrip("\n")]
+    return "\n".join(line for line in lines).strip("\n") + "\n"

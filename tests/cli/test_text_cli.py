@@ -9,22 +9,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from seqlab.cli.text import register
-from seqlab.errors import UserError
+from seqlab.cli.main import app
 from seqlab.text.tokenizers import BPETokenizer, CharTokenizer
 
 runner = CliRunner()
 
 
 def make_app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:  # a root callback, as seqlab's main app has
-        """seqlab."""
-
-    register(app)
-    return app
+    return app  # seqlab's own app: a UserError becomes one line and exit code 2
 
 
 def invoke(*args: str):
@@ -72,15 +64,24 @@ def test_tokenize_bpe_pieces_cover_the_input(tmp_path: Path) -> None:
     [
         (["tokenize"], "either TEXT or --file"),
         (["tokenize", "   "], "empty"),
-        (["tokenize", "a", "--kind", "morse"], "unknown --kind"),
+        (["tokenize", "a", "--kind", "morse"], "unknown --kind 'morse' — use one of word,"),
+        (["tokenize", "a", "--kind", "bep"], "unknown --kind 'bep' — did you mean 'bpe'?"),
         (["tokenize", "--file", "/nonexistent/file.txt"], "not found"),
         (["tfidf", "/nonexistent/file.txt"], "not found"),
     ],
 )
 def test_user_errors(args, match) -> None:
     result = invoke(*args)
-    assert isinstance(result.exception, UserError), result.output
-    assert match in str(result.exception)
+    assert result.exit_code == 2, result.output
+    assert match in result.output
+
+
+def test_tokenize_whitespace_kind_keeps_pretokenised_tokens() -> None:
+    result = invoke("tokenize", "Mr. <unk> said N", "--kind", "whitespace")
+    assert result.exit_code == 0, result.output
+    assert result.output == "mr. <unk> said n\n"
+    result = invoke("tokenize", "Mr. <unk>", "--kind", "whitespace", "--no-lowercase")
+    assert result.output == "Mr. <unk>\n"
 
 
 def test_non_utf8_and_empty_files(tmp_path: Path) -> None:
@@ -89,12 +90,12 @@ def test_non_utf8_and_empty_files(tmp_path: Path) -> None:
     for command in ("tokenize", "tfidf"):
         args = ["--file", cp1251] if command == "tokenize" else [cp1251]
         result = invoke(command, *args)
-        assert isinstance(result.exception, UserError)
-        assert "not UTF-8" in str(result.exception)
+        assert result.exit_code == 2
+        assert "not UTF-8: byte 0xcf at offset 0 (line 1)" in result.output
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n", encoding="utf-8")
-    assert "no documents" in str(invoke("tfidf", empty).exception)
-    assert "empty" in str(invoke("tokenize", "--file", empty).exception)
+    assert "no documents" in invoke("tfidf", empty).output
+    assert "empty" in invoke("tokenize", "--file", empty).output
 
 
 def l2_normalised(weights: dict[str, float]) -> dict[str, float]:
@@ -143,4 +144,4 @@ def test_tfidf_per_class_from_csv(tmp_path: Path) -> None:
     )
     assert result.output.splitlines() == ["[0] bad 1.000", "[1] good 1.000"]
     missing = invoke("tfidf", path, "--label-column", "stars")
-    assert "column 'stars' not in the file (columns: label, text)" in str(missing.exception)
+    assert "column 'stars' not in the file (columns: label, text)" in missing.output

@@ -7,18 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from seqlab.cli.w2v import register
+from seqlab.cli.main import app
 from seqlab.text.keyed_vectors import KeyedVectors
 
 runner = CliRunner()
 
 
 def invoke(*args: object):
-    app = typer.Typer()
-    register(app)
     return runner.invoke(app, ["w2v", *[str(arg) for arg in args]])
 
 
@@ -112,7 +109,10 @@ def test_user_errors_exit_2_with_one_line(trained: Path, tmp_path: Path) -> None
     cp1251 = tmp_path / "cp1251.txt"
     cp1251.write_bytes("привет мир\n".encode("cp1251"))
     result = invoke("train", cp1251, "--out", tmp_path / "out", "--no-progress")
-    assert result.exit_code == 2 and "is not UTF-8" in result.output
+    assert result.exit_code == 2 and "is not UTF-8: byte 0xef at offset 0" in result.output
+    result = invoke("train", tmp_path / "missing.txt", "--out", tmp_path / "out", "--no-progress")
+    assert result.exit_code == 2 and "error: corpus file not found:" in result.output
+    assert len(result.output.strip().splitlines()) == 1
     result = invoke("similar", trained, "жираф")
     assert result.exit_code == 2 and "'жираф' is not in the vocabulary" in result.output
     result = invoke("plot", trained, "кошка", "жираф", "--out", tmp_path / "x.png")

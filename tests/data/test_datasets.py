@@ -86,10 +86,13 @@ def test_is_available_and_loading_never_import_the_data_packages() -> None:
 
 
 def test_unknown_name_suggests_close_names() -> None:
-    with pytest.raises(UserError, match="did you mean ptb"):
+    with pytest.raises(UserError, match=r"did you mean 'ptb'\? \(`seqlab datasets`"):
         load_dataset("pdb")
-    with pytest.raises(UserError, match="seqlab datasets"):
+    with pytest.raises(UserError, match="did you mean 'shakespeare'"):
+        load_dataset("Shakespear")  # case-insensitive
+    with pytest.raises(UserError, match="seqlab datasets") as info:
         load_dataset("zzzz-nothing")
+    assert "use one of ptb, shakespeare" in str(info.value)
 
 
 def test_missing_pypi_package_gives_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,6 +128,14 @@ def test_bad_loader_options_name_the_valid_ones() -> None:
     need("ucr")
     with pytest.raises(UserError, match="name"):
         load_dataset("ucr")
+
+
+def test_unknown_ucr_name_suggests_the_close_one() -> None:
+    need("ucr")
+    with pytest.raises(UserError, match=r"unknown UCR data set 'ecg20' — did you mean 'ECG200'\?"):
+        load_dataset("ucr", name="ecg20")
+    with pytest.raises(UserError, match=r"use one of .*ECG200.*seqlab datasets info ucr"):
+        load_dataset("ucr", name="zzzz")
 
 
 def test_split_indices_partition_and_stratify() -> None:

@@ -89,7 +89,7 @@ def test_cli_prepare_for_real_and_bad_name(fake_npm: Path) -> None:
     assert "1 files in" in result.output
     result = runner.invoke(app, ["datasets", "prepare", "fortunes-r"])
     assert result.exit_code == 2
-    assert "did you mean fortunes-ru" in result.output and "Traceback" not in result.output
+    assert "did you mean 'fortunes-ru'?" in result.output and "Traceback" not in result.output
 
 
 def _write_category(folder: Path, name: str, quotes: list[str]) -> None:

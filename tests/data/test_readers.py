@@ -12,6 +12,7 @@ from seqlab.data.readers import (
     read_conll,
     read_lines,
     read_series_csv,
+    read_text,
     read_text_classification,
 )
 from seqlab.errors import UserError
@@ -97,6 +98,22 @@ def test_bad_files_give_user_errors(tmp_path: Path, content: str, pattern: str) 
 
 
 # ---------------------------------------------------------------- plain text and CoNLL
+
+
+def test_read_text_is_the_one_utf8_reader(tmp_path: Path) -> None:
+    path = write(tmp_path, "bom.txt", "\ufeffпривет\n".encode())
+    assert read_text(path) == "привет\n"  # BOM dropped
+    with pytest.raises(UserError, match=r"^corpus file not found: .*nope\.txt — check the path"):
+        read_text(tmp_path / "nope.txt", "corpus file")
+    with pytest.raises(UserError, match="is a folder, not a corpus file"):
+        read_text(tmp_path, "corpus file")
+    bad = write(tmp_path, "cp1251.txt", b"ok\n" + "да".encode("cp1251"))
+    with pytest.raises(UserError, match=r"is not UTF-8: byte 0xe4 at offset 3 \(line 2\)"):
+        read_text(bad)
+    blank = write(tmp_path, "blank.txt", " \n\n")
+    with pytest.raises(UserError, match=r"blank\.txt is empty"):
+        read_text(blank)
+    assert read_text(blank, allow_empty=True) == " \n\n"
 
 
 def test_read_lines(tmp_path: Path) -> None:

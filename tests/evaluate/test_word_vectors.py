@@ -113,7 +113,7 @@ def test_word_similarity_equals_gensim(name: str) -> None:
 
 def test_errors_and_the_combined_report(tmp_path: Path) -> None:
     kv = KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(UserError, match="evaluation file not found"):
         analogy_accuracy(kv, tmp_path / "missing.txt")
     empty = tmp_path / "empty.txt"
     empty.write_text(": section\n", encoding="utf-8")

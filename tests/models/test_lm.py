@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import torch
 
+from seqlab.data.batching import Batch
 from seqlab.models.lm import LanguageModel, LanguageModelConfig
+from seqlab.nn.encoders import RecurrentConfig
 
 
-def _lm(**kw) -> LanguageModel:
-    base = dict(vocab_size=12, embedding_dim=8, hidden_size=8, num_layers=2)
+def _lm(hidden_size: int = 8, **kw) -> LanguageModel:
+    encoder = RecurrentConfig(hidden_size=hidden_size, num_layers=2)
+    base = dict(vocab_size=12, embedding_dim=8, encoder=encoder)
     return LanguageModel(LanguageModelConfig(**(base | kw)))
 
 
@@ -18,47 +21,50 @@ def test_weight_tying_and_projection() -> None:
     assert tied.projection is not None  # 16 -> 8 so the tied decoder fits
     untied = _lm(tie_weights=False)
     assert untied.decoder.weight is not untied.embedding.weight
-    logits, _ = tied(torch.randint(0, 12, (2, 5)), torch.tensor([5, 5]))
+    logits = tied(Batch(torch.randint(0, 12, (2, 5)), torch.tensor([5, 5]))).logits
     assert logits.shape == (2, 5, 12)
 
 
-def test_carried_state_equals_one_long_pass() -> None:
+def test_passing_the_state_back_equals_one_long_pass() -> None:
     model = _lm().eval()
     ids = torch.randint(0, 12, (3, 10))
-    full, _ = model(ids, torch.full((3,), 10))
-    model.reset_state()
-    first, _ = model(ids[:, :4], torch.full((3,), 4))
-    second, _ = model(ids[:, 4:], torch.full((3,), 6))
-    assert torch.allclose(torch.cat([first, second], 1), full, atol=1e-5)
+    full = model(Batch(ids, torch.full((3,), 10))).logits
+    first = model(Batch(ids[:, :4], torch.full((3,), 4)))
+    second = model(Batch(ids[:, 4:], torch.full((3,), 6)), first.state)
+    assert torch.allclose(torch.cat([first.logits, second.logits], 1), full, atol=1e-5)
+    again = model(Batch(ids[:, 4:], torch.full((3,), 6)))  # no state kept on the module
+    assert not torch.allclose(again.logits, second.logits)
 
 
 def test_loss_ignores_padding_and_metric_sums_count_tokens() -> None:
-    model = _lm(carry_state=False).eval()
+    model = _lm().eval()
     ids = torch.tensor([[1, 2, 3, 4], [5, 6, 0, 0]])
     targets = torch.tensor([[2, 3, 4, 5], [6, 7, 0, 0]])
-    logits, loss = model(ids, torch.tensor([4, 2]), targets)
-    sums = model.metric_sums(logits, targets)
+    batch = Batch(ids, torch.tensor([4, 2]), targets)
+    output = model(batch)
+    sums = model.metric_sums(output, batch)
     assert sums["loss"][1] == 6
-    assert torch.isclose(loss, torch.tensor(sums["loss"][0] / 6), atol=1e-5)
+    assert torch.isclose(output.loss, torch.tensor(sums["loss"][0] / 6), atol=1e-5)
     assert model.summarize({"loss": 0.0})["ppl"] == 1.0
 
 
 def test_learns_a_cycle_and_generates_it_greedily() -> None:
     torch.manual_seed(0)
-    model = _lm(carry_state=False, init_range=None)
+    model = _lm(init_range=None)
     stream = torch.arange(1, 7).repeat(20)  # 1 2 3 4 5 6 1 2 ...
     x, y = stream[:-1].view(1, -1), stream[1:].view(1, -1)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     for _ in range(80):
-        _, loss = model(x, torch.tensor([x.shape[1]]), y)
+        loss = model(Batch(x, torch.tensor([x.shape[1]]), y)).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    model.eval()
     out = model.generate([1, 2, 3], max_new_tokens=6, temperature=0)
     assert out == [4, 5, 6, 1, 2, 3]
     assert model.generate([1], 5, temperature=0, stop_id=4) == [2, 3]
-    assert model.generate([3], 5, temperature=0, stop_id=4) == []  # greedy next is the stop
-    held = model.generate([3], 3, temperature=0, stop_id=4, min_new_tokens=2)
+    assert model.generate([1, 2, 3], 5, temperature=0, stop_id=4) == []  # next is the stop
+    held = model.generate([1, 2, 3], 3, temperature=0, stop_id=4, min_new_tokens=2)
     assert len(held) >= 2 and 4 not in held[:2]
     again = model.generate([1], 8, temperature=1.0, seed=5)
     assert again == model.generate([1], 8, temperature=1.0, seed=5)

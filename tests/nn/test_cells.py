@@ -219,8 +219,10 @@ def test_registries() -> None:
 
 
 def test_unknown_cell_name_is_a_user_error_with_a_suggestion() -> None:
-    with pytest.raises(UserError, match="did you mean 'lstm'") as info:
+    with pytest.raises(UserError, match=r"unknown recurrent cell 'lsmt' — did you mean 'lstm'\?"):
         make_cell("lsmt", I, H)
-    assert "mut3" in str(info.value.fix)
+    with pytest.raises(UserError, match="unknown recurrent cell 'zzz'") as info:
+        make_cell("zzz", I, H)
+    assert info.value.fix == f"use one of {', '.join(CELLS)}" and "mut3" in info.value.fix
     with pytest.raises(UserError, match="positive integer"):
         make_cell("gru", 0, H)

@@ -5,13 +5,29 @@ from __future__ import annotations
 import pytest
 import torch
 
+from seqlab.config import validate
 from seqlab.errors import UserError
-from seqlab.nn.encoders import EncoderConfig, build_encoder
+from seqlab.nn.encoders import (
+    CNNConfig,
+    RecurrentConfig,
+    TransformerConfig,
+    build_encoder,
+)
+
+CONFIGS = {
+    "lstm": RecurrentConfig("lstm", hidden_size=8, num_layers=2),
+    "gru-bi": RecurrentConfig("gru", hidden_size=4, num_layers=2, bidirectional=True),
+    "mut1": RecurrentConfig("mut1", hidden_size=8, num_layers=2),
+    "cnn": CNNConfig(hidden_size=8, num_layers=2),
+    "cnn-causal": CNNConfig(hidden_size=8, num_layers=2, kernel_size=4, causal=True),
+    "transformer": TransformerConfig(hidden_size=8, num_layers=2),
+    "transformer-causal": TransformerConfig(hidden_size=8, num_layers=2, causal=True),
+}
 
 
-@pytest.mark.parametrize("name", ["lstm", "gru", "mut1", "cnn", "transformer"])
+@pytest.mark.parametrize("name", CONFIGS)
 def test_padding_is_invisible(name: str) -> None:
-    encoder = build_encoder(EncoderConfig(encoder=name, hidden_size=8, num_layers=2), 8).eval()
+    encoder = build_encoder(CONFIGS[name], 8).eval()
     x, lengths = torch.randn(2, 6, 8), torch.tensor([6, 3])
     outputs, _ = encoder(x, lengths)
     assert outputs.shape == (2, 6, encoder.output_size)
@@ -20,8 +36,17 @@ def test_padding_is_invisible(name: str) -> None:
     assert torch.allclose(outputs[1, :3], alone[0], atol=1e-5)
 
 
-def test_unknown_encoder_suggests() -> None:
-    with pytest.raises(UserError, match="did you mean 'lstm'"):
-        build_encoder(EncoderConfig(encoder="lstn"), 4)
+def test_unknown_encoder_type_suggests() -> None:
+    class Holder:  # any config with an `encoder` field picks its member by `type`
+        pass
+
+    from seqlab.models.classifier import SequenceClassifierConfig
+
+    with pytest.raises(UserError, match=r"did you mean 'lstm'\?"):
+        validate(SequenceClassifierConfig, {"encoder": {"type": "lstn"}}, "model")
+    with pytest.raises(UserError, match=r"unknown key 'model\.encoder\.bidirectional'"):
+        validate(
+            SequenceClassifierConfig, {"encoder": {"type": "cnn", "bidirectional": True}}, "model"
+        )
     with pytest.raises(UserError, match="divisible"):
-        build_encoder(EncoderConfig(encoder="transformer", hidden_size=10, num_heads=4), 4)
+        build_encoder(TransformerConfig(hidden_size=10, num_heads=4), 4)

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from seqlab.errors import UserError
 from seqlab.text.tokenizers import (
+    KINDS,
     BPETokenizer,
     CharTokenizer,
     Tokenizer,
     WordPieceTokenizer,
     WordTokenizer,
     load_tokenizer,
+    make_tokenizer,
     tokenizer_from_dict,
 )
 from seqlab.text.vocab import SPECIALS
@@ -203,3 +205,60 @@ def test_min_freq_too_high_and_bad_files(tmp_path) -> None:
     CharTokenizer().fit(TEXTS).save(tmp_path / "char.json")
     with pytest.raises(UserError, match="expected a 'word' tokenizer"):
         WordTokenizer.load(tmp_path / "char.json")
+
+
+# ---------------------------------------------------------------- make_tokenizer
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls", "text"),
+    [
+        ("word", WordTokenizer, "Привет, мир! ток-шоу"),
+        ("whitespace", WordTokenizer, "mr. smith said N years"),
+        ("char", CharTokenizer, "Ёжик в тумане"),
+        ("bpe", BPETokenizer, "the cat sat on the mat"),
+        ("wordpiece", WordPieceTokenizer, "the cat sat on the mat"),
+    ],
+)
+def test_make_tokenizer_builds_each_kind_and_round_trips(kind, cls, text) -> None:
+    assert kind in KINDS
+    tokenizer = make_tokenizer(kind, lowercase=False, vocab_size=300)
+    assert type(tokenizer) is cls
+    tokenizer.fit([text, text])
+    ids = tokenizer.encode(text)
+    assert ids and tokenizer.unk_id not in ids
+    if kind == "wordpiece":  # BERT's decoder glues pieces back with single spaces
+        assert tokenizer.decode(ids) == "the cat sat on the mat"
+    elif kind in ("bpe", "char"):
+        assert tokenizer.decode(ids) == text
+    else:
+        assert [tokenizer.id_to_token(i) for i in ids] == tokenizer.tokenize(text)
+        assert (kind == "whitespace") == ("mr." in tokenizer.tokenize("mr. x"))
+
+
+def test_make_tokenizer_passes_options_through() -> None:
+    assert KINDS == ("word", "whitespace", "char", "bpe", "wordpiece")
+    word = make_tokenizer("word", min_freq=2, max_size=50, normalize_yo=True)
+    assert word.params() == {
+        "lowercase": True, "normalize_yo": True, "split": "regex", "min_freq": 2,
+        "max_size": 50, "keep_punctuation": True,
+    }  # fmt: skip
+    assert make_tokenizer("whitespace").split == "whitespace"
+    assert make_tokenizer("whitespace").tokenize("Mr. <unk>") == ["mr.", "<unk>"]
+    char = make_tokenizer("char", lowercase=False, min_freq=3)
+    assert (char.lowercase, char.min_freq, char.max_size) == (False, 3, None)
+    bpe = make_tokenizer("bpe", vocab_size=500, min_freq=2)
+    assert bpe.params() == {"vocab_size": 500, "min_frequency": 2, "lowercase": True}
+    wordpiece = make_tokenizer("wordpiece", lowercase=False)
+    assert wordpiece.params() == {"vocab_size": 8000, "min_frequency": 1, "lowercase": False}
+
+
+def test_make_tokenizer_user_errors() -> None:
+    with pytest.raises(UserError, match=r"unknown tokenizer 'wrod' — did you mean 'word'\?"):
+        make_tokenizer("wrod")
+    with pytest.raises(UserError, match="unknown tokenizer 'morse' — use one of word, whitespace"):
+        make_tokenizer("morse")
+    with pytest.raises(UserError, match="normalize_yo is not supported by the bpe tokenizer"):
+        make_tokenizer("bpe", normalize_yo=True)
+    with pytest.raises(TypeError):
+        make_tokenizer("word", False)  # type: ignore[misc]  # options are keyword-only

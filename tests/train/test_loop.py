@@ -12,7 +12,8 @@ import torch
 from seqlab.data.batching import ClassificationBatches
 from seqlab.errors import UserError
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
-from seqlab.recipe import TrainConfig
+from seqlab.nn.encoders import RecurrentConfig
+from seqlab.train.config import TrainConfig
 from seqlab.train.loop import LearningRate, build_optimizer, evaluate, fit
 
 
@@ -65,7 +66,11 @@ def _task(seed: int = 0):
 def _model(dropout: float = 0.0) -> SequenceClassifier:
     torch.manual_seed(0)
     config = SequenceClassifierConfig(
-        vocab_size=10, embedding_dim=8, hidden_size=16, pooling="max", head_dropout=dropout
+        vocab_size=10,
+        embedding_dim=8,
+        encoder=RecurrentConfig(hidden_size=16),
+        pooling="max",
+        head_dropout=dropout,
     )
     return SequenceClassifier(config)
 

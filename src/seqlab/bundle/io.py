@@ -1,19 +1,20 @@
 """Bundles: a folder a model is rebuilt from, with no pickle.
 
-    config.json        family, task, model config, labels, seqlab version
+    config.json        format version, task, model config, preprocessing, the recipe
     model.safetensors  the weights (shared/tied tensors stored once)
-    tokenizer.json     the tokenizer with its vocabulary
-    recipe.toml        the resolved recipe that made it
+    tokenizer.json     the tokenizer with its vocabulary (text families)
+    recipe.toml        the resolved recipe that made it, for people to read
     metrics.json       the measured results
     README.md          a model card: data, metrics, the command that made it
 
+``config.json`` holds everything ``predict`` needs; its keys are validated on load
+(by the family's own config classes), so a mistyped or unknown key is a clear error.
 A bundle is written to a temporary folder beside its target and renamed into place,
 so a crash leaves the old bundle or none, never half of one.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,48 +26,45 @@ from torch import nn
 
 import seqlab
 from seqlab import atomic
+from seqlab.config import to_dict, validate
 from seqlab.errors import UserError
-from seqlab.models.registry import MODELS
-from seqlab.recipe import dump_toml
+from seqlab.families import Family, get_family
+from seqlab.recipe import Recipe, dump_toml, recipe_from_dict
 from seqlab.text.tokenizers import Tokenizer, load_tokenizer
 
+FORMAT_VERSION = 2
 REQUIRED = ("config.json", "model.safetensors")
+_RECREATE = "re-create the bundle with `seqlab train`"
 
 
 @dataclass
 class Bundle:
-    """A loaded bundle: the model (in eval mode) and everything needed to use it."""
+    """A loaded bundle: the model (in eval mode) and everything needed to use it.
+
+    ``predict(requests)`` answers the family's typed requests; the model keeps no
+    state between calls, so one bundle may serve concurrent requests.
+    """
 
     path: Path
-    model: nn.Module
-    family: str
     task: str
-    tokenizer: Tokenizer | None
-    labels: list[str] = field(default_factory=list)
+    family: Family
+    model: nn.Module
+    preprocessing: Any
+    tokenizer: Tokenizer | None = None
+    recipe: Recipe | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
 
-
-def family_of(model: nn.Module) -> str:
-    for name, (_, cls) in MODELS.items():
-        if type(model) is cls:
-            return name
-    raise TypeError(f"{type(model).__name__} is not in seqlab.models.registry.MODELS")
+    def predict(self, requests: list[Any]) -> list[Any]:
+        return self.family.predict(self, requests)
 
 
 def _card(
-    name: str,
-    task: str,
-    family: str,
-    config: dict[str, Any],
-    metrics: dict[str, Any],
-    command: str | None,
-    data: str | None,
+    name: str, meta: dict[str, Any], metrics: dict[str, Any], command: str | None, data: str | None
 ) -> str:
     lines = [
         f"# {name}",
         "",
-        f"seqlab {seqlab.__version__} bundle — task `{task}`, family `{family}`.",
+        f"seqlab {seqlab.__version__} bundle (format {FORMAT_VERSION}) — task `{meta['task']}`.",
         "",
     ]
     if data:
@@ -77,17 +75,27 @@ def _card(
             shown = f"{value:.4f}" if isinstance(value, float) else str(value)
             lines.append(f"| {key} | {shown} |")
         lines.append("")
-    encoder = config.get("encoder", "?")
-    size = f"{config.get('num_layers', '?')}x{config.get('hidden_size', '?')}"
-    lines += ["## Model", "", f"encoder `{encoder}` {size}; full config in `config.json`.", ""]
+    encoder = meta["model"].get("encoder") or {}
+    size = f"{encoder.get('num_layers', '?')}x{encoder.get('hidden_size', '?')}"
+    lines += [
+        "## Model",
+        "",
+        f"encoder `{encoder.get('type', '?')}` {size}; see `config.json`.",
+        "",
+    ]
     if command:
         lines += ["## Reproduce", "", "```", command, "```", ""]
     lines += [
         "## Use",
         "",
+        "```bash",
+        "seqlab predict PATH 'some input'",
+        "```",
+        "",
         "```python",
         "from seqlab.bundle import load_bundle",
         "bundle = load_bundle('PATH')",
+        "bundle.predict([bundle.family.request_from_text('some input')])",
         "```",
         "",
     ]
@@ -99,27 +107,25 @@ def save_bundle(
     model: nn.Module,
     *,
     task: str,
+    preprocessing: Any,
     tokenizer: Tokenizer | None = None,
-    labels: list[str] | None = None,
     metrics: dict[str, Any] | None = None,
     recipe: dict[str, Any] | None = None,
     command: str | None = None,
     data: str | None = None,
-    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a bundle folder atomically and return its path."""
     path = Path(path)
-    family = family_of(model)
-    config = dataclasses.asdict(model.config)
+    get_family(task)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "seqlab_version": seqlab.__version__,
+        "task": task,
+        "model": to_dict(model.config),
+        "preprocessing": to_dict(preprocessing),
+        "recipe": recipe,
+    }
     with atomic.folder(path) as tmp:
-        meta = {
-            "seqlab_version": seqlab.__version__,
-            "family": family,
-            "task": task,
-            "model": config,
-            "labels": labels or [],
-            "extra": extra or {},
-        }
         (tmp / "config.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         save_model(model, str(tmp / "model.safetensors"))
         if tokenizer is not None:
@@ -127,37 +133,43 @@ def save_bundle(
         if recipe is not None:
             (tmp / "recipe.toml").write_text(dump_toml(recipe), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(metrics or {}, indent=2) + "\n")
-        card = _card(path.name, task, family, config, metrics or {}, command, data)
+        card = _card(path.name, meta, metrics or {}, command, data)
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return path
 
 
-def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
-    """Rebuild a model from its bundle folder (config alone, then the weights)."""
-    path = Path(path)
-    if not path.is_dir():
-        raise UserError(f"bundle not found: {path}", "pass the folder written by `seqlab train`")
-    for name in REQUIRED:
-        if not (path / name).is_file():
-            raise UserError(f"bundle {path} has no {name}", "re-create it with `seqlab train`")
+def _read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        family = meta["family"]
-        config_cls, model_cls = MODELS[family]
-        known = {f.name for f in dataclasses.fields(config_cls)}
-        config = config_cls(**{k: v for k, v in meta["model"].items() if k in known})
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"bundle {path}: config.json is corrupted ({exc})", _RECREATE) from None
+    if not isinstance(meta, dict):
+        raise UserError(f"bundle {path}: config.json is not an object", _RECREATE)
+    version = meta.get("format_version", 1)
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
         raise UserError(
-            f"bundle {path}: config.json is corrupted ({exc})",
-            "re-create the bundle with `seqlab train`",
-        ) from None
-    model = model_cls(config)
+            f"bundle {path} has format {version}; this seqlab ({seqlab.__version__}) reads "
+            f"format {FORMAT_VERSION}",
+            "upgrade seqlab" if newer else _RECREATE,
+        )
+    missing = [key for key in ("task", "model", "preprocessing") if key not in meta]
+    if missing:
+        raise UserError(f"bundle {path}: config.json has no {missing[0]!r}", _RECREATE)
+    return meta
+
+
+def _load_weights(model: nn.Module, path: Path) -> None:
     try:
         missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=False)
-    except (SafetensorError, OSError, RuntimeError) as exc:
+    except RuntimeError as exc:  # torch lists every mismatch on its own line: show the first
+        first = next((line.strip() for line in str(exc).splitlines() if "mismatch" in line), "")
         raise UserError(
-            f"bundle {path}: model.safetensors is corrupted ({exc})",
-            "re-create the bundle with `seqlab train`",
+            f"bundle {path}: weights do not match config.json ({first or exc})", _RECREATE
+        ) from None
+    except (SafetensorError, OSError) as exc:
+        raise UserError(
+            f"bundle {path}: model.safetensors is corrupted ({exc})", _RECREATE
         ) from None
     # Tied weights are stored once, so one name of a shared tensor is reported missing.
     by_storage: dict[int, list[str]] = {}
@@ -169,8 +181,26 @@ def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
         raise UserError(
             f"bundle {path}: weights do not match config.json "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]})",
-            "re-create the bundle with `seqlab train`",
+            _RECREATE,
         )
+
+
+def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
+    """Rebuild a model from its bundle folder (config alone, then the weights)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"bundle not found: {path}", "pass the folder written by `seqlab train`")
+    for name in REQUIRED:
+        if not (path / name).is_file():
+            raise UserError(f"bundle {path} has no {name}", _RECREATE)
+    meta = _read_meta(path)
+    family = get_family(meta["task"])
+    where = f"bundle {path}: config.json"
+    config = validate(family.model_config, meta["model"], f"{where} model")
+    preprocessing = validate(family.preprocessing, meta["preprocessing"], f"{where} preprocessing")
+    recipe = recipe_from_dict(meta["recipe"]) if meta.get("recipe") else None
+    model = family.build_model(config)
+    _load_weights(model, path)
     model.to(device).eval()
     tokenizer = None
     if (path / "tokenizer.json").is_file():
@@ -178,19 +208,11 @@ def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
             tokenizer = load_tokenizer(path / "tokenizer.json")
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError) as exc:
             raise UserError(
-                f"bundle {path}: tokenizer.json is corrupted ({exc})",
-                "re-create the bundle with `seqlab train`",
+                f"bundle {path}: tokenizer.json is corrupted ({exc})", _RECREATE
             ) from None
+    if family.uses_tokenizer and tokenizer is None:
+        raise UserError(f"bundle {path} has no tokenizer.json", _RECREATE)
     metrics = {}
     if (path / "metrics.json").is_file():
         metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    return Bundle(
-        path,
-        model,
-        family,
-        meta.get("task", family),
-        tokenizer,
-        meta.get("labels", []),
-        metrics,
-        meta.get("extra", {}),
-    )
+    return Bundle(path, meta["task"], family, model, preprocessing, tokenizer, recipe, metrics)

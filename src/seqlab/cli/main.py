@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,19 +60,6 @@ def _root(
     torch.set_num_threads(threads)
 
 
-def _bundle_and_recipe(path: Path) -> tuple[Any, Any]:
-    from seqlab.bundle import load_bundle
-    from seqlab.recipe import recipe_from_dict
-
-    bundle = load_bundle(path)
-    recipe_file = path / "recipe.toml"
-    if not recipe_file.is_file():
-        raise UserError(f"bundle {path} has no recipe.toml", "re-create it with `seqlab train`")
-    from seqlab.recipe import load_recipe_dict
-
-    return bundle, recipe_from_dict(load_recipe_dict(recipe_file))
-
-
 @app.command()
 def train(
     recipe: Annotated[Path, typer.Argument(help="A TOML recipe, e.g. recipes/mr-bilstm.toml")],
@@ -85,7 +71,7 @@ def train(
 ) -> None:
     """Train the model a recipe describes; writes OUT/{metrics.jsonl,loss.png,bundle/}."""
     from seqlab.recipe import load_recipe
-    from seqlab.tasks.run import train_recipe
+    from seqlab.run import train_recipe
 
     parsed = load_recipe(recipe, set_ or [])
     out = out or Path("runs") / parsed.name
@@ -100,20 +86,20 @@ def evaluate(
     data: Annotated[Path | None, typer.Option(help="Evaluate on this file instead")] = None,
 ) -> None:
     """Measure a saved model on a split of its data set or on a file of yours."""
-    from seqlab.tasks import get_task
+    from seqlab.bundle import load_bundle
 
-    loaded, recipe = _bundle_and_recipe(bundle)
-    task = get_task(loaded.task)
+    loaded = load_bundle(bundle)
     if data is not None:
-        metrics = task.evaluate_file(loaded, recipe, str(data))
+        metrics = loaded.family.evaluate_file(loaded, str(data))
     else:
         if split not in ("train", "valid", "test"):
             raise UserError(f"unknown split '{split}'", "use train, valid or test")
+        if loaded.recipe is None:
+            raise UserError(f"bundle {bundle} has no recipe", "pass --data FILE to evaluate it")
+        recipe = loaded.recipe
         recipe.eval.split, recipe.eval.samples = split, 0
-        labels = getattr(loaded, "labels", None) or None
-        kwargs = {"labels": labels} if loaded.task == "classify" else {}
-        prepared = task.prepare(recipe, tokenizer=loaded.tokenizer, **kwargs)
-        metrics, _ = task.report(loaded.model, prepared, recipe)
+        prepared = loaded.family.prepare(recipe, loaded.preprocessing, loaded.tokenizer)
+        metrics, _ = loaded.family.report(loaded.model, prepared, recipe)
     console.print_json(json.dumps(metrics))
 
 
@@ -133,27 +119,29 @@ def _read_inputs(texts: list[str] | None, file: Path | None) -> list[str]:
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify")] = None,
-    file: Annotated[Path | None, typer.Option(help="A file with one text a line")] = None,
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Inputs (texts; series as numbers)")
+    ] = None,
+    file: Annotated[Path | None, typer.Option(help="A file with one input a line")] = None,
     top: Annotated[int, typer.Option(help="Show this many classes / next tokens")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
 ) -> None:
-    """Classify texts (classifier bundle) or show the likeliest next tokens (LM bundle)."""
-    from seqlab.inference import predict_texts
+    """Answer the bundle's task for each input: a class, the next tokens, ..."""
+    from seqlab.bundle import load_bundle
 
-    loaded, recipe = _bundle_and_recipe(bundle)
-    results = predict_texts(loaded, recipe, _read_inputs(texts, file), top=top)
-    for result in results:
+    loaded = load_bundle(bundle)
+    inputs = _read_inputs(texts, file)
+    requests = [loaded.family.request_from_text(text, top_k=top) for text in inputs]
+    for text, response in zip(inputs, loaded.predict(requests), strict=True):
         if as_json:
-            typer.echo(json.dumps(result, ensure_ascii=False))
+            typer.echo(json.dumps({"input": text, **response.model_dump()}, ensure_ascii=False))
         else:
-            shown = ", ".join(f"{c['label']} {c['probability']:.3f}" for c in result["top"])
-            typer.echo(f"{shown}\t{result['text']}")
+            typer.echo(f"{loaded.family.show(response)}\t{text}")
 
 
 @app.command()
 def generate(
-    bundle: Annotated[Path, typer.Argument(help="A language-model bundle folder")],
+    bundle: Annotated[Path, typer.Argument(help="A text-generation bundle folder")],
     prompt: Annotated[str, typer.Option(help="Text to continue")] = "",
     max_tokens: Annotated[int, typer.Option(help="Tokens to generate")] = 40,
     temperature: Annotated[float, typer.Option(help="0 = greedy; higher = more random")] = 0.8,
@@ -162,13 +150,23 @@ def generate(
     num: Annotated[int, typer.Option(help="Number of samples")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
 ) -> None:
-    """Continue a prompt with a language-model bundle."""
-    from seqlab.inference import generate_texts
+    """Continue a prompt with a text-generation bundle."""
+    from seqlab.bundle import load_bundle
+    from seqlab.families import GenerateRequest
+    from seqlab.families.base import validated
 
-    loaded, recipe = _bundle_and_recipe(bundle)
-    for text in generate_texts(
-        loaded, recipe, prompt, max_tokens, temperature, top_k, top_p, num, seed
-    ):
+    loaded = load_bundle(bundle)
+    request = validated(
+        GenerateRequest,
+        prompt=prompt,
+        max_new_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        num_return_sequences=num,
+        seed=seed,
+    )
+    for text in loaded.family.generate(loaded, request).texts:
         typer.echo(text)
 
 
@@ -202,11 +200,7 @@ _register_plugins()
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except UserError as exc:  # raised outside a command (e.g. while parsing)
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    app()
 
 
 if __name__ == "__main__":

@@ -16,32 +16,16 @@ from typing import Annotated
 
 import typer
 
-from seqlab.errors import UserError
+from seqlab.data.readers import read_text
+from seqlab.errors import UserError, did_you_mean
 
-KINDS = ("word", "char", "bpe", "wordpiece")
 _VISIBLE_SPACE = "▁"  # shows a space inside a char/subword token (SentencePiece's convention)
-
-
-def read_text_file(path: Path) -> str:
-    """A UTF-8 text file (BOM allowed); missing, folder or non-UTF-8 -> UserError."""
-    if not path.exists():
-        raise UserError(f"file not found: {path}", "check the path")
-    if not path.is_file():
-        raise UserError(f"{path} is not a file", "pass a text file")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
-            "convert it to UTF-8, e.g. `iconv -f cp1251 -t utf-8 FILE > FILE.utf8`",
-        ) from error
 
 
 def _input_lines(text: str | None, file: Path | None) -> list[str]:
     if (text is None) == (file is None):
         raise UserError("give either TEXT or --file FILE", "e.g. seqlab tokenize 'Привет, мир!'")
-    content = read_text_file(file) if file is not None else text
+    content = read_text(file, allow_empty=True) if file is not None else text
     lines = content.splitlines()
     if not any(line.strip() for line in lines):
         raise UserError("the input is empty", "pass some text")
@@ -49,23 +33,16 @@ def _input_lines(text: str | None, file: Path | None) -> list[str]:
 
 
 def _build_tokenizer(kind: str, lowercase: bool | None, normalize_yo: bool, vocab_size: int):
-    from seqlab.text.tokenizers import (
-        BPETokenizer,
-        CharTokenizer,
-        WordPieceTokenizer,
-        WordTokenizer,
-    )
+    """The unfitted tokenizer of ``--kind``; word splitters lowercase unless told not to."""
+    from seqlab.text.tokenizers import KINDS, make_tokenizer
 
     if kind not in KINDS:
-        raise UserError(f"unknown --kind {kind!r}", f"use one of {', '.join(KINDS)}")
-    if kind == "word":
-        return WordTokenizer(
-            lowercase=True if lowercase is None else lowercase, normalize_yo=normalize_yo
-        )
-    if kind == "char":
-        return CharTokenizer(lowercase=bool(lowercase), normalize_yo=normalize_yo)
-    cls = BPETokenizer if kind == "bpe" else WordPieceTokenizer
-    return cls(vocab_size=vocab_size, min_frequency=1, lowercase=bool(lowercase))
+        raise UserError(f"unknown --kind {kind!r}", did_you_mean(kind, KINDS))
+    if lowercase is None:
+        lowercase = kind in ("word", "whitespace")
+    return make_tokenizer(
+        kind, lowercase=lowercase, normalize_yo=normalize_yo, vocab_size=vocab_size
+    )
 
 
 def _pieces(tokenizer, line: str) -> list[str]:
@@ -86,9 +63,10 @@ def _pieces(tokenizer, line: str) -> list[str]:
 def tokenize_command(
     text: Annotated[str | None, typer.Argument(help="Text to tokenize (or use --file)")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="UTF-8 text file")] = None,
-    kind: Annotated[str, typer.Option(help="word | char | bpe | wordpiece")] = "word",
+    kind: Annotated[str, typer.Option(help="word | whitespace | char | bpe | wordpiece")] = "word",
     lowercase: Annotated[
-        bool | None, typer.Option("--lowercase/--no-lowercase", help="Default: on for word")
+        bool | None,
+        typer.Option("--lowercase/--no-lowercase", help="Default: on for word/whitespace"),
     ] = None,
     normalize_yo: Annotated[bool, typer.Option("--yo-to-e", help="Map ё to е")] = False,
     tokenizer_path: Annotated[
@@ -155,7 +133,7 @@ def tfidf_command(
         file_format = {".csv": "csv", ".tsv": "tsv"}.get(file.suffix.lower(), "lines")
     if file_format not in ("lines", "csv", "tsv"):
         raise UserError(f"unknown --format {file_format!r}", "use auto, lines, csv or tsv")
-    content = read_text_file(file)
+    content = read_text(file, allow_empty=True)
     if file_format == "lines":
         numbered = [
             (str(n), line) for n, line in enumerate(content.splitlines(), 1) if line.strip()

@@ -11,51 +11,27 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from seqlab.data.readers import read_text
 from seqlab.errors import UserError
 
 console = Console()
 PARAMS_FILE = "word2vec.json"
 
 
-def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """A UserError becomes one ``error: ...`` line and exit code 2 (DESIGN.md §9)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except UserError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
 def read_corpus(path: Path, lowercase: bool = True) -> list[list[str]]:
     """One sentence per line, tokenised with :class:`WordTokenizer` (punctuation dropped)."""
     from seqlab.text.tokenizers import WordTokenizer
 
-    if not path.is_file():
-        raise UserError(f"corpus file not found: {path}", "pass a UTF-8 text file")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
-            "convert it, e.g. `iconv -f cp1251 -t utf-8 FILE > FILE.utf8`",
-        ) from None
+    text = read_text(path, "corpus file", allow_empty=True)
     tokenizer = WordTokenizer(lowercase=lowercase, keep_punctuation=False)
     return [tokens for line in text.splitlines() if (tokens := tokenizer.tokenize(line))]
 
@@ -70,7 +46,6 @@ def load_vectors(path: Path):
     return load(path)
 
 
-@_user_errors
 def train_command(
     corpus: Annotated[Path, typer.Argument(help="UTF-8 text, one sentence per line")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the vectors")],
@@ -136,7 +111,6 @@ def _print_neighbours(title: str, pairs: list[tuple[str, float]]) -> None:
     console.print(table)
 
 
-@_user_errors
 def similar_command(
     vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     word: Annotated[str, typer.Argument(help="Query word")],
@@ -147,7 +121,6 @@ def similar_command(
     _print_neighbours(f"nearest to {word!r}", kv.most_similar(word, topn=topn))
 
 
-@_user_errors
 def analogy_command(
     vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     a: Annotated[str, typer.Argument(help="a in a : b :: c : ?")],
@@ -160,7 +133,6 @@ def analogy_command(
     _print_neighbours(f"{a} : {b} :: {c} : ?", kv.analogy(a, b, c, topn=topn))
 
 
-@_user_errors
 def eval_command(
     vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     restrict_vocab: Annotated[int, typer.Option(help="Search the N most frequent words")] = 30000,
@@ -196,7 +168,6 @@ def eval_command(
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 
-@_user_errors
 def plot_command(
     vectors: Annotated[Path, typer.Argument(help=VECTORS_HELP)],
     words: Annotated[list[str], typer.Argument(help="Words to place on the map")],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -17,9 +17,25 @@ from torch.utils.data import Sampler
 from seqlab.errors import UserError
 
 
+class TensorBatch:
+    """Base of every family's batch (a dataclass with named fields): ``.to(device)``."""
+
+    def to(self, device: torch.device | str) -> TensorBatch:
+        """A copy with every tensor field on ``device`` (tuples of tensors too)."""
+
+        def move(value: object) -> object:
+            if isinstance(value, torch.Tensor):
+                return value.to(device, non_blocking=True)
+            if isinstance(value, tuple):
+                return tuple(move(v) for v in value)
+            return value
+
+        return replace(self, **{f.name: move(getattr(self, f.name)) for f in fields(self)})
+
+
 @dataclass
-class Batch:
-    """Padded inputs with their true lengths.
+class Batch(TensorBatch):
+    """Padded inputs with their true lengths (classification and language modelling).
 
     ``inputs``: (B, T) long token ids or (B, T, F) float features;
     ``lengths``: (B,) long, valid steps of each row (padding comes after them);
@@ -42,17 +58,6 @@ class Batch:
     @property
     def batch_size(self) -> int:
         return self.inputs.shape[0]
-
-    def to(self, device: torch.device | str) -> Batch:
-        """A copy with every tensor on ``device``."""
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return replace(
-            self,
-            inputs=move(self.inputs),
-            lengths=move(self.lengths),
-            targets=move(self.targets),
-            indices=move(self.indices),
-        )
 
 
 def pad_sequences(
@@ -151,6 +156,8 @@ class ClassificationBatches:
     keeps the first ``max_length`` tokens of each sequence.
     """
 
+    carries_state = False  # each batch stands alone
+
     def __init__(
         self,
         ids: Sequence[Sequence[int]],
@@ -200,8 +207,11 @@ class LMStreamBatches:
     The stream is cut into B contiguous columns, ``data`` (B, N) (the tail that does not
     fill a column is dropped); batch k holds ``inputs = data[:, i:i+L]`` and
     ``targets = data[:, i+1:i+1+L]`` with ``i = k * bptt`` and ``L <= bptt``, batch-first.
-    Consecutive batches continue each row, so a model may carry its hidden state across.
+    Consecutive batches continue each row, so the loop carries the model's final state
+    (detached) into the next batch (``carries_state``).
     """
+
+    carries_state = True
 
     def __init__(self, ids: torch.Tensor, batch_size: int, bptt: int) -> None:
         ids = torch.as_tensor(ids, dtype=torch.long).flatten()

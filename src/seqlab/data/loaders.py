@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 
 SPLITS = ("train", "valid", "test")
 
@@ -278,12 +278,9 @@ def load_ucr(name: str, nan: str = "keep") -> TimeSeriesClassification:
     """
     names = ucr_names()
     if name not in names:
-        import difflib
-
-        close = difflib.get_close_matches(name, names, n=3) or names[:5]
         raise UserError(
             f"unknown UCR data set {name!r}",
-            f"did you mean {', '.join(close)}? (`seqlab datasets info ucr`)",
+            f"{did_you_mean(name, names)} (`seqlab datasets info ucr` describes them)",
         )
     if nan not in ("keep", "zero", "ffill"):
         raise UserError(f"nan={nan!r} is not a NaN policy", 'use "keep", "zero" or "ffill"')

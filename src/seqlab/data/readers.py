@@ -18,15 +18,24 @@ _DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _MISSING = {"", "na", "nan", "null", "none", "n/a", "?"}
 
 
-def read_text_file(path: str | Path) -> str:
-    """The whole file as text; UserError if it is missing, empty or not UTF-8 (BOM allowed)."""
+def read_text(path: str | Path, what: str = "file", *, allow_empty: bool = False) -> str:
+    """The whole file decoded as UTF-8 (a BOM is allowed and dropped).
+
+    The one reader of user text files: a missing path, a folder, bytes that are not
+    UTF-8 (with the byte value, offset and line) and, unless ``allow_empty``, a file with
+    only whitespace raise :class:`UserError`. ``what`` names the file in the messages
+    ("corpus file", "evaluation file").
+    """
     path = Path(path)
     if not path.exists():
         raise UserError(
-            f"file not found: {path}", "check the path (relative paths start at the current folder)"
+            f"{what} not found: {path}",
+            "check the path (relative paths start at the current folder)",
         )
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a {what}", "point to a file inside it")
     if not path.is_file():
-        raise UserError(f"{path} is a folder, not a file", "point to a file inside it")
+        raise UserError(f"{path} is not a regular file", f"pass a {what} saved on disk")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -37,7 +46,7 @@ def read_text_file(path: str | Path) -> str:
             f"at offset {error.start} (line {line})",
             f"re-save it as UTF-8: `iconv -f cp1251 -t utf-8 {path.name} > fixed{path.suffix}`",
         ) from None
-    if not text.strip():
+    if not allow_empty and not text.strip():
         raise UserError(f"{path} is empty", "give a file with data in it")
     return text
 
@@ -89,7 +98,7 @@ def read_text_classification(
     is sniffed (``.txt``) among comma, tab, semicolon and bar.
     """
     path = Path(path)
-    text = read_text_file(path)
+    text = read_text(path)
     rows = _rows(path, text, delimiter or _sniff_delimiter(path, text))
     header, body = rows[0], rows[1:]
     text_index = _column(header, text_column, path, "text", "text_column")
@@ -127,7 +136,7 @@ def read_text_classification(
 
 def read_lines(path: str | Path, keep_empty: bool = False) -> list[str]:
     """A plain-text corpus: one item (sentence, document) per line, trailing spaces stripped."""
-    lines = [line.rstrip() for line in read_text_file(path).splitlines()]
+    lines = [line.rstrip() for line in read_text(path).splitlines()]
     return lines if keep_empty else [line for line in lines if line.strip()]
 
 
@@ -141,7 +150,7 @@ def read_conll(path: str | Path) -> list[tuple[list[str], list[str]]]:
     sentences: list[tuple[list[str], list[str]]] = []
     tokens: list[str] = []
     tags: list[str] = []
-    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             if tokens:
                 sentences.append((tokens, tags))
@@ -180,7 +189,7 @@ def read_series_csv(path: str | Path, column: str | None = None) -> np.ndarray:
     (a date column next to it is fine). A file of bare numbers, one a line, also works.
     """
     path = Path(path)
-    text = read_text_file(path)
+    text = read_text(path)
     delimiter = _DELIMITERS.get(path.suffix.lower())
     if delimiter is None:
         delimiter = "," if "," in text.splitlines()[0] or "\t" not in text else "\t"

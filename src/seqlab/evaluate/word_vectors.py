@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab.data.readers import read_text
 from seqlab.errors import UserError
 from seqlab.text.keyed_vectors import KeyedVectors
 
@@ -52,13 +53,7 @@ def _restricted_vocab(kv: KeyedVectors, restrict_vocab: int, case_insensitive: b
 
 
 def _read_lines(path: PathLike) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"no such file: {path}", "pass an existing evaluation file")
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text", "convert it to UTF-8") from None
+    return read_text(path, "evaluation file", allow_empty=True).splitlines()
 
 
 def analogy_accuracy(

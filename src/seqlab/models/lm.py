@@ -7,54 +7,84 @@ Legend: B batch, T time steps, V vocabulary size, E embedding size, D encoder ou
 
 Zaremba et al. 2014 ("Recurrent Neural Network Regularization"): dropout only on the
 non-recurrent connections, uniform init in ±init_range, truncated BPTT with the
-hidden state carried across consecutive batches of one token stream.
+hidden state carried across consecutive batches of one token stream (the model returns
+its final state; the training loop passes it back in, detached, as PyTorch's
+word_language_model example carries ``hidden``).
 Press & Wolf 2017 / Inan et al. 2017: tying input and output embeddings.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqlab.config import DropoutRate, PositiveFloat, PositiveInt
+from seqlab.data.batching import Batch
 from seqlab.decoding.sampling import sample_next
-from seqlab.nn.encoders import EncoderConfig, build_encoder
-
-State = tuple[Tensor, ...]
+from seqlab.errors import UserError
+from seqlab.models.output import ModelOutput, State
+from seqlab.nn.encoders import EncoderConfig, RecurrentConfig, build_encoder
 
 
 @dataclass
-class LanguageModelConfig(EncoderConfig):
-    """Hyper-parameters of :class:`LanguageModel` (saved as ``config.json``)."""
+class LanguageModelConfig:
+    """Hyper-parameters of :class:`LanguageModel` (the ``[model]`` table; saved in
+    ``config.json``). ``vocab_size`` and ``pad_id`` are filled in from the tokenizer."""
 
-    vocab_size: int = 0
-    embedding_dim: int = 200
+    encoder: EncoderConfig = field(default_factory=RecurrentConfig)
+    embedding_dim: PositiveInt = 200
     tie_weights: bool = True
-    embedding_dropout: float = 0.0  # dropout on embeddings and on encoder outputs
-    init_range: float | None = 0.1  # uniform(-r, r) for every weight (Zaremba 2014)
-    pad_id: int = 0
-    carry_state: bool = True  # keep the state between consecutive batches (truncated BPTT)
+    embedding_dropout: DropoutRate = 0.0  # dropout on embeddings and on encoder outputs
+    init_range: PositiveFloat | None = 0.1  # uniform(±r) for embedding, projection, decoder
     pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
     freeze_embeddings: bool = False  # keep embedding rows (and a tied decoder) fixed
+    vocab_size: int = 0
+    pad_id: int = 0
+
+
+def check_causal(encoder: EncoderConfig) -> None:
+    """A next-token model must not see the token it predicts: refuse other encoders."""
+    if encoder.causal:
+        return
+    fix = (
+        "set model.encoder.bidirectional = false"
+        if isinstance(encoder, RecurrentConfig)
+        else "set model.encoder.causal = true"
+    )
+    raise UserError(
+        f"a language model needs a causal encoder, but this {encoder.type} encoder lets "
+        "each position see the tokens after it (its perplexity would be fake)",
+        fix,
+    )
 
 
 class LanguageModel(nn.Module):
     """Predicts token t+1 from tokens <= t.
 
-    ``forward(inputs (B, T), lengths (B,), targets (B, T))`` returns
-    ``(logits (B, T, V), mean loss over non-pad targets or None)``. With
-    ``carry_state`` the final state of one call (detached) starts the next while the
-    model trains or evaluates on a stream; :meth:`reset_state` forgets it.
+    ``forward(batch, state=None)`` with ``batch.inputs`` (B, T), ``batch.lengths`` (B,)
+    and optional ``batch.targets`` (B, T) returns a :class:`ModelOutput`: ``logits``
+    (B, T, V), the mean loss over non-pad targets, and the encoder's final ``state``
+    (recurrent encoders), which the caller may pass back in for the next chunk.
+
+    Initialisation: with ``init_range`` r, the embedding, projection and decoder are
+    uniform(±r) (Zaremba 2014); the encoder keeps its own initialisation (a recurrent
+    stack's is set by ``model.encoder.init_range`` and the cell, e.g. LSTM-b's forget
+    bias of 1). Without ``init_range``: torch's defaults.
     """
+
+    METRICS: ClassVar[dict[str, str]] = {"loss": "min", "ppl": "min", "bits": "min"}
 
     def __init__(self, config: LanguageModelConfig) -> None:
         super().__init__()
+        check_causal(config.encoder)
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
-        self.encoder = build_encoder(config, config.embedding_dim)
+        self.encoder = build_encoder(config.encoder, config.embedding_dim)
         self.dropout = nn.Dropout(config.embedding_dropout)
         size = self.encoder.output_size
         # Tying needs the decoder input to have the embedding's size: project if not.
@@ -62,50 +92,45 @@ class LanguageModel(nn.Module):
         self.projection = nn.Linear(size, config.embedding_dim) if needs_projection else None
         out_size = config.embedding_dim if config.tie_weights else size
         self.decoder = nn.Linear(out_size, config.vocab_size)
-        if config.init_range:
-            for parameter in self.parameters():
-                nn.init.uniform_(parameter, -config.init_range, config.init_range)
         if config.tie_weights:
             self.decoder.weight = self.embedding.weight
+        self.reset_parameters()
         self.embedding.weight.requires_grad_(not config.freeze_embeddings)
-        self._state: State | None = None
 
-    def reset_state(self) -> None:
-        self._state = None
+    def reset_parameters(self) -> None:
+        """Embedding, projection and decoder as the class doc says; the encoder its own."""
+        own = [m for m in (self.embedding, self.projection, self.decoder) if m is not None]
+        for module in own:
+            module.reset_parameters()  # torch's defaults (a tied weight: the decoder's)
+        if self.config.init_range is not None:
+            r = self.config.init_range
+            with torch.no_grad():
+                for module in own:
+                    for parameter in module.parameters(recurse=False):
+                        parameter.uniform_(-r, r)
+        self.encoder.reset_parameters()
 
-    def forward(
-        self,
-        inputs: Tensor,
-        lengths: Tensor,
-        targets: Tensor | None = None,
-        state: State | None = None,
-    ) -> tuple[Tensor, Tensor | None]:
-        carried = self._state
-        if state is None and self.config.carry_state and carried is not None:
-            # A stream batch continues the previous one only if the batch size matches.
-            state = carried if carried[0].shape[1] == inputs.shape[0] else None
-        x = self.dropout(self.embedding(inputs))  # (B, T, E)
-        outputs, final = self.encoder(x, lengths, state)  # (B, T, D)
-        if self.config.carry_state and final is not None:
-            self._state = tuple(s.detach() for s in final)
+    def forward(self, batch: Batch, state: State | None = None) -> ModelOutput:
+        x = self.dropout(self.embedding(batch.inputs))  # (B, T, E)
+        outputs, final = self.encoder(x, batch.lengths, state)  # (B, T, D)
         hidden = self.dropout(outputs)
         if self.projection is not None:
             hidden = self.projection(hidden)
         logits = self.decoder(hidden)  # (B, T, V)
-        if targets is None:
-            return logits, None
+        if batch.targets is None:
+            return ModelOutput(logits, state=final)
         loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            targets.reshape(-1),
+            logits.reshape(-1, logits.shape[-1]).float(),
+            batch.targets.reshape(-1),
             ignore_index=self.config.pad_id,
         )
-        return logits, loss
+        return ModelOutput(logits, loss, state=final)
 
-    def metric_sums(self, logits: Tensor, targets: Tensor) -> dict[str, tuple[float, float]]:
-        flat = targets.reshape(-1)
+    def metric_sums(self, output: ModelOutput, batch: Batch) -> dict[str, tuple[float, float]]:
+        flat = batch.targets.reshape(-1)
         count = float((flat != self.config.pad_id).sum().item())
         loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
+            output.logits.reshape(-1, output.logits.shape[-1]).float(),
             flat,
             ignore_index=self.config.pad_id,
             reduction="sum",
@@ -117,6 +142,16 @@ class LanguageModel(nn.Module):
         """Perplexity = exp(mean NLL per token); bits = NLL / ln 2 (bits per char for chars)."""
         loss = means["loss"]
         return {**means, "ppl": math.exp(min(loss, 50.0)), "bits": loss / math.log(2)}
+
+    def _next_logits(self, tokens: Tensor, state: State | None) -> tuple[Tensor, State | None]:
+        """(1, V) logits after ``tokens`` (1, P), from ``state`` when the encoder has one."""
+        x = self.embedding(tokens)
+        lengths = torch.tensor([tokens.shape[1]], device=tokens.device)
+        outputs, state = self.encoder(x, lengths, state)
+        hidden = outputs[:, -1]
+        if self.projection is not None:
+            hidden = self.projection(hidden)
+        return self.decoder(hidden), state
 
     @torch.no_grad()
     def generate(
@@ -133,31 +168,27 @@ class LanguageModel(nn.Module):
         """Continue ``prompt`` (token ids) one sampled token at a time; returns new ids.
 
         Sampling stops at ``stop_id`` (not returned), which is never drawn before
-        ``min_new_tokens`` tokens exist (HF ``generate``'s ``min_new_tokens``).
+        ``min_new_tokens`` tokens exist (HF ``generate``'s ``min_new_tokens``). A
+        recurrent encoder reads each new token once, carrying its state; the others
+        re-read the whole prefix. Call it on a model in eval mode (bundles are).
         """
-        was_training = self.training
-        self.eval()
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         device = self.embedding.weight.device
         tokens = torch.tensor([prompt], dtype=torch.long, device=device)  # (1, P)
-        stateless = self.encoder.__class__.__name__ != "RecurrentEncoder"
-        state, new = None, []
+        logits, state = self._next_logits(tokens, None)
+        new: list[int] = []
         for _ in range(max_new_tokens):
-            step_in = tokens if stateless or state is None else tokens[:, -1:]
-            x = self.embedding(step_in)
-            lengths = torch.tensor([step_in.shape[1]])
-            outputs, state = self.encoder(x, lengths, None if stateless else state)
-            hidden = outputs[:, -1]
-            if self.projection is not None:
-                hidden = self.projection(hidden)
-            logits = self.decoder(hidden)  # (1, V)
             if stop_id is not None and len(new) < min_new_tokens:
                 logits[:, stop_id] = float("-inf")
-            next_id = sample_next(logits, temperature, top_k, top_p, generator)
+            next_id = sample_next(logits.cpu(), temperature, top_k, top_p, generator)
             token = int(next_id.item())
             if stop_id is not None and token == stop_id:
                 break
             new.append(token)
-            tokens = torch.cat([tokens, next_id.view(1, 1)], dim=1)
-        self.train(was_training)
+            step = next_id.view(1, 1).to(device)
+            if self.encoder.stateful:
+                logits, state = self._next_logits(step, state)
+            else:
+                tokens = torch.cat([tokens, step], dim=1)
+                logits, state = self._next_logits(tokens, None)
         return new

@@ -2,7 +2,7 @@
 
 Letters used in shapes: B batch size, I input size, H hidden size, G number of gate blocks.
 
-Every cell follows the Keras cell contract (DESIGN.md §2)::
+Every cell follows the Keras cell contract (docs/architecture.md, "Conventions")::
 
     h_t, new_state = cell(x_t, state)      # x_t (B, I); state = (h,) or (h, c), each (B, H)
 
@@ -28,14 +28,13 @@ The lecture writes ``W·[h_{t-1}, x_t] + b``; that is the same map as torch's
 
 from __future__ import annotations
 
-import difflib
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 
 State = tuple[Tensor, ...]
 
@@ -63,9 +62,10 @@ class Cell(nn.Module):
     def _parameter(self, *shape: int) -> nn.Parameter:
         return nn.Parameter(torch.empty(*shape))
 
-    def reset_parameters(self) -> None:
-        """uniform(-1/sqrt(H), 1/sqrt(H)) for every parameter, as torch's RNN cells do."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+    def reset_parameters(self, init_range: float | None = None) -> None:
+        """uniform(-r, r) for every parameter, r = ``init_range`` or 1/sqrt(H) (torch's RNN
+        cells' default). Subclasses apply their own documented choices after it."""
+        bound = init_range if init_range is not None else 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-bound, bound)
@@ -159,8 +159,8 @@ class LSTMBCell(LSTMCell):
     the layout is torch's, so this cell runs on the fused LSTM kernel.
     """
 
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
+    def reset_parameters(self, init_range: float | None = None) -> None:
+        super().reset_parameters(init_range)
         forget = slice(self.hidden_size, 2 * self.hidden_size)  # gate order i, f, g, o
         with torch.no_grad():
             self.bias_ih[forget] = 1.0
@@ -367,7 +367,7 @@ class MUT3Cell(_MutantCell):
         return h, (h,)
 
 
-# The registry of cells, by the names used in configs and recipes (DESIGN.md §4).
+# The registry of cells, by the names used in configs and recipes (docs/architecture.md).
 CELLS: dict[str, type[Cell]] = {
     "rnn_tanh": RNNTanhCell,
     "lstm": LSTMCell,
@@ -395,9 +395,7 @@ def check_cell_name(name: str) -> str:
     """Return ``name`` if it is in :data:`CELLS`, else raise a UserError with a hint."""
     if name in CELLS:
         return name
-    close = difflib.get_close_matches(str(name), list(CELLS), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise UserError(f"unknown recurrent cell {name!r}{hint}", f"use one of: {', '.join(CELLS)}")
+    raise UserError(f"unknown recurrent cell {name!r}", did_you_mean(name, CELLS))
 
 
 def make_cell(name: str, input_size: int, hidden_size: int, **kwargs: object) -> Cell:

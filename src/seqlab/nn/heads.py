@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 
 
 def lengths_to_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -26,7 +26,11 @@ class Pooling(nn.Module):
     encoder (``directions=2``) the backward half is taken at step 0, where the backward
     pass ends. ``mean``/``max``: over valid steps. ``attention``: a learned query
     scores each step, softmax over valid steps (Bahdanau 2014 / Yang 2016 style
-    attention pooling), weights available as ``last_weights`` (B, T).
+    attention pooling).
+
+    ``forward(outputs, lengths)`` returns ``(pooled (B, D), weights (B, T) or None)``:
+    the attention weights for ``attention``, None otherwise. Nothing is kept on the
+    module between calls.
     """
 
     KINDS = ("last", "mean", "max", "attention")
@@ -34,13 +38,12 @@ class Pooling(nn.Module):
     def __init__(self, kind: str, size: int, directions: int = 1) -> None:
         super().__init__()
         if kind not in self.KINDS:
-            raise UserError(f"unknown pooling '{kind}'", f"use one of {', '.join(self.KINDS)}")
+            raise UserError(f"unknown pooling '{kind}'", did_you_mean(kind, self.KINDS))
         self.kind, self.directions = kind, directions
         if kind == "attention":
             self.score = nn.Sequential(nn.Linear(size, size), nn.Tanh(), nn.Linear(size, 1))
-        self.last_weights: Tensor | None = None
 
-    def forward(self, outputs: Tensor, lengths: Tensor) -> Tensor:
+    def forward(self, outputs: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         batch, steps, size = outputs.shape
         lengths = lengths.to(outputs.device)
         mask = lengths_to_mask(lengths, steps)  # (B, T)
@@ -50,13 +53,12 @@ class Pooling(nn.Module):
             if self.directions == 2:
                 half = size // 2
                 last = torch.cat([last[:, :half], outputs[:, 0, half:]], dim=-1)
-            return last
+            return last, None
         if self.kind == "mean":
             summed = (outputs * mask.unsqueeze(-1)).sum(1)
-            return summed / lengths.clamp(min=1).unsqueeze(-1).to(outputs.dtype)
+            return summed / lengths.clamp(min=1).unsqueeze(-1).to(outputs.dtype), None
         if self.kind == "max":
-            return outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values
+            return outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values, None
         scores = self.score(outputs).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
         weights = torch.softmax(scores, dim=1)
-        self.last_weights = weights.detach()
-        return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
+        return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1), weights

@@ -8,6 +8,8 @@
   :class:`WordPieceTokenizer` (Schuster & Nakajima 2012; Devlin et al. 2019), trained
   locally with HF ``tokenizers``.
 
+:func:`make_tokenizer` builds any of them by its name in :data:`KINDS`.
+
 Every tokenizer reserves the same special ids ``<pad>=0, <unk>=1, <bos>=2, <eos>=3,
 <mask>=4`` and saves to a single JSON file (``tokenizer.json`` in a model bundle).
 """
@@ -23,7 +25,7 @@ from typing import Any, ClassVar
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
 
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 from seqlab.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, read_json, write_json_atomic
 
 _FORMAT = "seqlab.tokenizer/1"
@@ -443,6 +445,49 @@ class WordPieceTokenizer(_HFTokenizer):
 TOKENIZERS: dict[str, type[Tokenizer]] = {
     cls.kind: cls for cls in (WordTokenizer, CharTokenizer, BPETokenizer, WordPieceTokenizer)
 }
+
+
+KINDS: tuple[str, ...] = ("word", "whitespace", "char", "bpe", "wordpiece")
+
+
+def make_tokenizer(
+    kind: str,
+    *,
+    lowercase: bool = True,
+    min_freq: int = 1,
+    max_size: int | None = None,
+    vocab_size: int = 8000,
+    normalize_yo: bool = False,
+) -> Tokenizer:
+    """An unfitted tokenizer of one of :data:`KINDS` (a recipe's ``data.tokenizer``, the
+    CLI's ``--kind``); the one tokenizer factory of seqlab.
+
+    ``"whitespace"`` is :class:`WordTokenizer` with ``split="whitespace"``. ``min_freq``
+    drops rarer words/characters, and is the trainer's ``min_frequency`` for ``"bpe"`` and
+    ``"wordpiece"``; ``max_size`` caps word/char vocabularies, ``vocab_size`` is the
+    subword target. ``normalize_yo`` (ё -> е) exists for word, whitespace and char only.
+    """
+    if kind in ("word", "whitespace"):
+        return WordTokenizer(
+            lowercase=lowercase,
+            normalize_yo=normalize_yo,
+            split="regex" if kind == "word" else "whitespace",
+            min_freq=min_freq,
+            max_size=max_size,
+        )
+    if kind == "char":
+        return CharTokenizer(
+            lowercase=lowercase, min_freq=min_freq, max_size=max_size, normalize_yo=normalize_yo
+        )
+    if kind in ("bpe", "wordpiece"):
+        if normalize_yo:
+            raise UserError(
+                f"normalize_yo is not supported by the {kind} tokenizer",
+                "use it with word, whitespace or char, or map ё to е in the data",
+            )
+        cls = BPETokenizer if kind == "bpe" else WordPieceTokenizer
+        return cls(vocab_size=vocab_size, min_frequency=min_freq, lowercase=lowercase)
+    raise UserError(f"unknown tokenizer '{kind}'", did_you_mean(kind, KINDS))
 
 
 def tokenizer_from_dict(data: dict[str, Any]) -> Tokenizer:

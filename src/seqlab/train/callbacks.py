@@ -95,6 +95,28 @@ class MetricsLogger(Callback):
     def __init__(self, path: str | Path, every: int = 20) -> None:
         self.path, self.every = Path(path), every
 
+    def on_train_start(self, state: TrainState) -> None:
+        """Keep only the rows the (resumed) state has seen, so each step is logged once.
+
+        A fresh run (step 0) starts an empty file; a resumed one drops the rows written
+        after its checkpoint (and a line cut short by a kill).
+        """
+        kept = []
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                seen = (
+                    row["step"] <= state.step
+                    if row.get("kind") == "train"
+                    else row["epoch"] <= len(state.history)
+                )
+                if seen:
+                    kept.append(line + "\n")
+        self.path.write_text("".join(kept), encoding="utf-8")
+
     def _write(self, record: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")

@@ -1,13 +1,24 @@
 """The training loop: one visible function, a small callback surface.
 
-A model returns ``(output, loss)`` from ``model(inputs, lengths, targets)`` and gives
-per-batch validation sums with ``model.metric_sums(output, targets)``. Task
-differences live in the model families and recipes, never in this loop.
+The loop calls ``model(batch, state)`` and reads ``output.loss``; validation sums come
+from ``model.metric_sums(output, batch)`` and each metric's direction from
+``model.METRICS``. When the batches say ``carries_state`` (a token stream cut for
+truncated BPTT) the loop passes each batch's final state, detached, into the next,
+as PyTorch's word_language_model example does; models keep nothing between calls.
+Task differences live in the families and recipes, never in this loop.
+
+Checkpoints (``checkpoint.pt`` in the run folder, atomic) are written after every
+epoch and, with ``train.checkpoint_every = N``, every N steps. They hold everything a
+run depends on — weights, optimiser, schedule, early stopping, the position in the
+epoch, the carried state and the RNG states — so a run killed at any moment and
+resumed ends with exactly the losses and weights of an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import math
 import random
 import time
@@ -20,7 +31,6 @@ import torch
 from torch import nn
 
 from seqlab.errors import UserError
-from seqlab.recipe import TrainConfig
 from seqlab.train.callbacks import (
     Callback,
     EarlyStopping,
@@ -30,9 +40,21 @@ from seqlab.train.callbacks import (
     TrainState,
 )
 from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
+from seqlab.train.config import TrainConfig, resolve_device
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "plateau")
+# Recipe keys that may change between a run and its resumption: budgets and display.
+RESUMABLE_CHANGES = {
+    "train.epochs",
+    "train.max_steps",
+    "train.max_minutes",
+    "train.progress",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.device",
+    "eval",
+}
 
 
 def seed_everything(seed: int) -> None:
@@ -115,31 +137,91 @@ class LearningRate:
         )
 
 
-def _reset(model: nn.Module) -> None:
-    if hasattr(model, "reset_state"):  # stateful models (truncated BPTT) start each pass fresh
-        model.reset_state()
+def _detach(state: Any) -> Any:
+    return None if state is None else tuple(s.detach() for s in state)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
     """Mean of every metric over all examples/tokens (sums / counts, not batch means)."""
     model.eval()
-    _reset(model)
+    device = model_device(model)
+    carry = getattr(batches, "carries_state", False)
     sums: dict[str, list[float]] = {}
+    state = None
     for batch in batches:
-        output, _ = model(batch.inputs, batch.lengths, batch.targets)
-        for name, (total, count) in model.metric_sums(output, batch.targets).items():
+        batch = batch.to(device)
+        output = model(batch, state)
+        state = output.state if carry else None
+        for name, (total, count) in model.metric_sums(output, batch).items():
             acc = sums.setdefault(name, [0.0, 0.0])
             acc[0] += total
             acc[1] += count
-    _reset(model)
     if not sums:
         raise UserError("the evaluation split is empty", "use more data or a larger split")
     return model.summarize({k: total / max(count, 1.0) for k, (total, count) in sums.items()})
 
 
-def _higher_is_better(metric: str) -> bool:
-    return metric in ("accuracy", "f1", "macro_f1", "auc")
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and key != "options":
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_same_recipe(
+    saved: dict[str, Any] | None, given: dict[str, Any] | None, where: Path
+) -> None:
+    """Refuse to resume a checkpoint with a recipe that would change its results."""
+    if saved is None or given is None:
+        return
+    a, b = _flatten(saved), _flatten(given)
+    for key in sorted(set(a) | set(b)):
+        if key in RESUMABLE_CHANGES or key.split(".")[0] in RESUMABLE_CHANGES:
+            continue
+        if a.get(key) != b.get(key):
+            raise UserError(
+                f"the checkpoint in {where} was made by a different recipe "
+                f"({key}: {a.get(key)!r} there, {b.get(key)!r} now)",
+                "resume with the same recipe and --set options, or train into a new --out",
+            )
+
+
+def check_resumable(run_dir: str | Path, recipe: dict[str, Any] | None) -> None:
+    """A UserError unless ``run_dir`` has a checkpoint made by the same ``recipe``."""
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.exists():
+        raise UserError(f"no checkpoint to resume in {run_dir}", "train once without --resume")
+    _check_same_recipe(load_checkpoint(path).get("recipe"), recipe, Path(run_dir))
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": json.dumps(np.random.get_state()[1].tolist()),
+        "numpy_pos": int(np.random.get_state()[2]),
+        "python": json.dumps(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    keys = np.asarray(json.loads(state["numpy"]), dtype=np.uint32)
+    np.random.set_state(("MT19937", keys, state["numpy_pos"], 0, 0.0))
+    version, internal, gauss = json.loads(state["python"])
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def fit(
@@ -150,78 +232,127 @@ def fit(
     run_dir: str | Path | None = None,
     callbacks: Sequence[Callback] = (),
     resume: bool = False,
+    recipe: dict[str, Any] | None = None,
 ) -> TrainState:
     """Train ``model``; keep the best weights by ``cfg.monitor``; return the final state.
 
-    ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt`` (atomic,
-    each epoch). ``resume=True`` continues from that checkpoint.
+    ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt``.
+    ``resume=True`` continues from that checkpoint, exactly where it was written;
+    ``recipe`` (the resolved recipe as a dict) is stored in it, and a resumption with
+    a recipe that differs (except in budgets and display) is refused.
     """
     seed_everything(cfg.seed)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     # Same seed, same machine -> same numbers; warn (not fail) on ops without such a kernel.
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
+    device = resolve_device(cfg.device)
+    model.to(device)
     run_dir = Path(run_dir) if run_dir is not None else None
     steps_per_epoch = len(train_batches)
     if steps_per_epoch == 0:
         raise UserError(
             "the training split has no batches", "use more data or a smaller batch_size"
         )
+    directions = getattr(model, "METRICS", {"loss": "min"})
+    if cfg.monitor not in directions:
+        raise UserError(
+            f"train.monitor '{cfg.monitor}' is not a validation metric",
+            f"use one of {', '.join(directions)}",
+        )
+    higher = directions[cfg.monitor] == "max"
     optimizer = build_optimizer(model, cfg)
     schedule = LearningRate(cfg, steps_per_epoch)
-    higher = _higher_is_better(cfg.monitor)
     state = TrainState(steps_per_epoch=steps_per_epoch)
     best_weights = copy.deepcopy(model.state_dict())
-
+    stopper = (
+        EarlyStopping(cfg.early_stopping, cfg.monitor, "max" if higher else "min")
+        if cfg.early_stopping
+        else None
+    )
     all_callbacks: list[Callback] = list(callbacks)
     if cfg.progress:
         all_callbacks.append(ProgressBar())
-    if cfg.early_stopping:
-        all_callbacks.append(
-            EarlyStopping(cfg.early_stopping, cfg.monitor, "max" if higher else "min")
+    if stopper is not None:
+        all_callbacks.append(stopper)
+
+    # Where the run is: batches done in the current epoch, its running loss, the state.
+    in_epoch, total, count, carried = 0, 0.0, 0, None
+    checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
+
+    def save(epoch_done: bool) -> None:
+        if checkpoint_path is None:
+            return
+        save_checkpoint(
+            checkpoint_path,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "best_weights": best_weights,
+                "epoch": state.epoch,
+                "step": state.step,
+                "in_epoch": 0 if epoch_done else in_epoch,
+                "epoch_done": epoch_done,
+                "loss_sum": total,
+                "loss_count": count,
+                "carried": carried,
+                "history": state.history,
+                "best": state.best,
+                "best_epoch": state.best_epoch,
+                "stopper_bad": stopper.bad if stopper is not None else 0,
+                "rng": _rng_state(),
+                "recipe": recipe,
+            },
         )
+
+    epoch_open = False  # True when resuming into the middle of an epoch
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         all_callbacks += [
             MetricsLogger(run_dir / "metrics.jsonl", cfg.log_every),
             LossPlot(run_dir / "loss.png"),
         ]
-        checkpoint_path = run_dir / "checkpoint.pt"
         if resume:
-            if not checkpoint_path.exists():
-                raise UserError(
-                    f"no checkpoint to resume in {run_dir}", "train once without --resume"
-                )
+            check_resumable(run_dir, recipe)
             saved = load_checkpoint(checkpoint_path)
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             schedule.load_state_dict(saved["schedule"])
             best_weights = saved["best_weights"]
             state.epoch, state.step = saved["epoch"], saved["step"]
-            state.history, state.best, state.best_epoch = (
-                saved["history"],
-                saved["best"],
-                saved["best_epoch"],
+            state.history, state.best = saved["history"], saved["best"]
+            state.best_epoch = saved["best_epoch"]
+            if stopper is not None:
+                stopper.best, stopper.bad = state.best, saved["stopper_bad"]
+            epoch_open = not saved["epoch_done"]
+            in_epoch, total, count = saved["in_epoch"], saved["loss_sum"], saved["loss_count"]
+            carried = (
+                None if saved["carried"] is None else tuple(s.to(device) for s in saved["carried"])
             )
-            for callback in all_callbacks:  # early stopping resumes with what it had seen
-                if isinstance(callback, EarlyStopping):
-                    callback.best, callback.bad = state.best, state.epoch - state.best_epoch
+            _set_rng_state(saved["rng"])
+            if count:
+                state.loss = total / count
 
     started = time.monotonic()
     for callback in all_callbacks:
         callback.on_train_start(state)
-    while state.epoch < cfg.epochs and not state.stop:
-        state.epoch += 1
-        torch.manual_seed(cfg.seed + state.epoch)  # dropout noise reproducible on resume
+    carry = getattr(train_batches, "carries_state", False)
+    while not state.stop and (epoch_open or state.epoch < cfg.epochs):
+        if not epoch_open:
+            state.epoch += 1
+            in_epoch, total, count, carried = 0, 0.0, 0, None
+            torch.manual_seed(cfg.seed + state.epoch)  # dropout noise of each epoch
+        epoch_open = False
         if hasattr(train_batches, "set_epoch"):
             train_batches.set_epoch(state.epoch)
         model.train()
-        _reset(model)
-        total, count = 0.0, 0
-        for batch in train_batches:
+        for batch in itertools.islice(train_batches, in_epoch, None):
             state.lr = schedule.at(state.step, state.epoch)
             for group in optimizer.param_groups:
                 group["lr"] = state.lr
-            _, loss = model(batch.inputs, batch.lengths, batch.targets)
+            output = model(batch.to(device), carried)
+            carried = _detach(output.state) if carry else None
+            loss = output.loss
             if not torch.isfinite(loss):
                 raise UserError(
                     f"the loss became {loss.item()} at step {state.step}",
@@ -233,21 +364,27 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
             optimizer.step()
             state.step += 1
+            in_epoch += 1
             total, count = total + loss.item(), count + 1
             state.loss = total / count
             for callback in all_callbacks:
                 callback.on_step_end(state)
+            if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                save(epoch_done=False)
             out_of_time = cfg.max_minutes and time.monotonic() - started > 60 * cfg.max_minutes
             if (cfg.max_steps and state.step >= cfg.max_steps) or out_of_time:
-                state.stop, state.stop_reason = True, "step or time budget reached"
+                what = "step" if cfg.max_steps and state.step >= cfg.max_steps else "time"
+                state.stop = True
+                state.stop_reason = (
+                    f"{what} budget reached at step {state.step} "
+                    f"(epoch {state.epoch}, {in_epoch}/{steps_per_epoch} batches)"
+                )
                 break
+        partial = in_epoch < steps_per_epoch
+        if partial:
+            save(epoch_done=False)  # a resumption continues mid-epoch, not from the eval
 
         metrics = evaluate(model, valid_batches)
-        if cfg.monitor not in metrics:
-            raise UserError(
-                f"train.monitor '{cfg.monitor}' is not a validation metric",
-                f"use one of {', '.join(metrics)}",
-            )
         schedule.end_epoch(metrics[cfg.monitor], higher)
         value = metrics[cfg.monitor]
         if state.best is None or (value > state.best if higher else value < state.best):
@@ -259,26 +396,13 @@ def fit(
             "lr": state.lr,
             "train_loss": state.loss,
             **{f"valid_{k}": v for k, v in metrics.items()},
-            "seconds": time.monotonic() - started,
+            **({"partial_epoch": True} if partial else {}),
         }
         state.history.append(record)
         for callback in all_callbacks:
             callback.on_eval_end(state, metrics)
-        if run_dir is not None:
-            save_checkpoint(
-                checkpoint_path,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "best_weights": best_weights,
-                    "epoch": state.epoch,
-                    "step": state.step,
-                    "history": state.history,
-                    "best": state.best,
-                    "best_epoch": state.best_epoch,
-                },
-            )
+        if not partial:
+            save(epoch_done=True)
 
     for callback in all_callbacks:
         callback.on_train_end(state)

@@ -1,4 +1,4 @@
-"""Task `classify` on real data: MR text and UCR series, with their baselines."""
+"""text- and time-series-classification on real data: MR and UCR, with their baselines."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqlab.families import FAMILIES
+from seqlab.families.classification import class_weights
 from seqlab.recipe import load_recipe
-from seqlab.tasks import classification
-from seqlab.tasks.run import train_recipe
+from seqlab.run import train_recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -19,25 +20,28 @@ def test_class_weights_are_sklearn_balanced() -> None:
 
     labels = [0, 0, 0, 1, 2, 2]
     expected = compute_class_weight("balanced", classes=np.arange(3), y=np.array(labels))
-    assert np.allclose(classification.class_weights(labels, 3), expected)
+    assert np.allclose(class_weights(labels, 3), expected)
 
 
 def test_limit_takes_a_seeded_random_subset_of_both_classes() -> None:
     recipe = load_recipe(RECIPES / "mr-bilstm.toml", ["data.limit=200"])
-    prepared = classification.prepare(recipe)
-    texts, labels = prepared.splits["train"]
+    prepared = recipe.family.prepare(recipe)
+    texts, labels = prepared.data["train"]
     assert len(texts) == 200 and 0.35 < np.mean(labels) < 0.65
-    assert len(prepared.splits["test"][1]) == 1057  # the fixed 10% test split stays whole
+    assert len(prepared.data["test"][1]) == 1057  # the fixed 10% test split stays whole
 
 
 def test_one_nearest_neighbour_baseline_matches_brute_force() -> None:
     recipe = load_recipe(RECIPES / "ucr-ecg200-gru.toml")
-    prepared = classification.prepare(recipe)
-    train_x, train_y = prepared.splits["train"]
-    test_x, test_y = prepared.splits["test"]
+    family = FAMILIES["time-series-classification"]
+    prepared = family.prepare(recipe)
+    train_x, train_y = prepared.data["train"]
+    test_x, test_y = prepared.data["test"]
     brute = [train_y[int(np.argmin([np.sum((a - b) ** 2) for b in train_x]))] for a in test_x]
     expected = float(np.mean(np.asarray(brute) == np.asarray(test_y)))
-    assert classification.baseline(prepared)["nn1_euclidean_accuracy"] == pytest.approx(expected)
+    assert family.baseline(prepared.data, "test")["nn1_euclidean_accuracy"] == pytest.approx(
+        expected
+    )
 
 
 @pytest.mark.e2e

@@ -1,4 +1,7 @@
-"""One training run from a recipe: prepare → build → fit → report → bundle."""
+"""One training run from a recipe: prepare → build → fit → report → bundle.
+
+The same few calls for every family (``recipe.family``); nothing here knows a task.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from rich.table import Table
 from seqlab import atomic
 from seqlab.bundle import save_bundle
 from seqlab.recipe import Recipe, dump_toml, recipe_to_dict
-from seqlab.tasks import get_task
-from seqlab.train.loop import fit, seed_everything
+from seqlab.train.config import resolve_device
+from seqlab.train.loop import check_resumable, fit, seed_everything
 
 
 @dataclass
@@ -35,15 +38,19 @@ def train_recipe(
 ) -> RunResult:
     """Train the recipe's model; write the run folder and ``OUT/bundle``."""
     console = console or Console()
+    # Every mistake is found before anything is written into the run folder.
+    resolve_device(recipe.train.device)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     resolved = recipe_to_dict(recipe)
-    atomic.write_text(out / "recipe.toml", dump_toml(resolved))
-    task = get_task(recipe.task)
+    if resume:
+        check_resumable(out, resolved)
+    family = recipe.family
     started = time.monotonic()
     seed_everything(recipe.train.seed)
-    prepared = task.prepare(recipe)
-    model = task.build_model(recipe, prepared)
+    prepared = family.prepare(recipe)
+    model = family.new_model(recipe, prepared)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out / "recipe.toml", dump_toml(resolved))
     parameters = sum(p.numel() for p in model.parameters())
     console.print(
         f"[bold]{recipe.name}[/]: {prepared.description}; "
@@ -56,12 +63,13 @@ def train_recipe(
         recipe.train,
         out,
         resume=resume,
+        recipe=resolved,
     )
     if state.stop_reason:
         console.print(f"stopped: {state.stop_reason}")
     train_seconds = time.monotonic() - started
     with torch.no_grad():
-        metrics, lines = task.report(model, prepared, recipe)
+        metrics, lines = family.report(model, prepared, recipe)
     best = state.history[state.best_epoch - 1] if state.best_epoch else state.history[-1]
     metrics = {
         **{k: v for k, v in best.items() if k.startswith("valid_")},
@@ -69,13 +77,14 @@ def train_recipe(
         "epochs": state.epoch,
         "best_epoch": state.best_epoch,
         "train_seconds": round(train_seconds, 1),
+        **({"stopped": state.stop_reason} if state.stop_reason else {}),
     }
     bundle = save_bundle(
         out / "bundle",
         model,
         task=recipe.task,
+        preprocessing=prepared.preprocessing,
         tokenizer=prepared.tokenizer,
-        labels=getattr(prepared, "labels", None),
         metrics=metrics,
         recipe=resolved,
         command=command,

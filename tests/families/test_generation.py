@@ -1,4 +1,4 @@
-"""Task `lm` on real PTB: streams, baselines and a 2-minute run that beats them."""
+"""Family text-generation on real PTB: streams, baselines and a 2-minute run that beats them."""
 
 from __future__ import annotations
 
@@ -9,26 +9,25 @@ import pytest
 
 from seqlab.bundle import load_bundle
 from seqlab.recipe import load_recipe
-from seqlab.tasks import language_model
-from seqlab.tasks.run import train_recipe
+from seqlab.run import train_recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def test_ptb_stream_has_eos_per_line_and_mikolov_counts() -> None:
     recipe = load_recipe(RECIPES / "ptb-lstm-small.toml")
-    prepared = language_model.prepare(recipe)
+    prepared = recipe.family.prepare(recipe)
     eos = prepared.tokenizer.eos_id
     # 887,521 words + one <eos> per line (42,068 lines) = Mikolov's 929,589 tokens.
-    assert prepared.streams["train"].numel() == 887_521 + 42_068
-    assert int((prepared.streams["valid"] == eos).sum()) == 3_370
+    assert prepared.data["train"].numel() == 887_521 + 42_068
+    assert int((prepared.data["valid"] == eos).sum()) == 3_370
     assert prepared.tokenizer.encode("<unk>") == [prepared.tokenizer.unk_id]
     assert prepared.tokenizer.vocab_size <= 10_000 + 5  # 10k PTB types + specials
 
 
 def test_count_baselines_on_ptb_are_in_the_known_range() -> None:
-    prepared = language_model.prepare(load_recipe(RECIPES / "ptb-lstm-small.toml"))
-    got = language_model.baselines(prepared, "test")
+    recipe = load_recipe(RECIPES / "ptb-lstm-small.toml")
+    got = recipe.family.baselines(recipe.family.prepare(recipe), "test")
     assert 600 < got["unigram_ppl"] < 800  # PTB unigram perplexity is ~ 690
     assert 150 < got["bigram_ppl"] < got["unigram_ppl"]
 
@@ -45,4 +44,4 @@ def test_two_minute_ptb_lstm_beats_the_count_baselines(tmp_path: Path) -> None:
     assert m["test_ppl"] < m["test_bigram_ppl"] < m["test_unigram_ppl"]
     assert m["valid_bits"] == pytest.approx(math.log2(m["valid_ppl"]), rel=1e-3)
     bundle = load_bundle(result.bundle)
-    assert bundle.model.config.num_layers == 2 and bundle.task == "lm"
+    assert bundle.model.config.encoder.num_layers == 2 and bundle.task == "text-generation"

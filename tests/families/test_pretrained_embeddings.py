@@ -11,8 +11,7 @@ import torch
 from seqlab.bundle import load_bundle
 from seqlab.errors import UserError
 from seqlab.recipe import recipe_from_dict
-from seqlab.tasks import classification, language_model
-from seqlab.tasks.run import train_recipe
+from seqlab.run import train_recipe
 from seqlab.text.keyed_vectors import KeyedVectors
 
 WORDS = ["great", "fun", "dull", "boring", "film"]
@@ -35,12 +34,11 @@ def _classify_recipe(tmp_path: Path, vectors: Path, freeze: bool):
     (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
     return recipe_from_dict(
         {
-            "task": "classify",
+            "task": "text-classification",
             "name": "tiny",
             "data": {"dataset": "file", "path": str(tmp_path / "data.csv"), "batch_size": 4},
             "model": {
-                "encoder": "gru",
-                "hidden_size": 8,
+                "encoder": {"type": "gru", "hidden_size": 8},
                 "embedding_dim": 32,  # replaced by the vectors' size
                 "pretrained_vectors": str(vectors),
                 "freeze_embeddings": freeze,
@@ -52,8 +50,8 @@ def _classify_recipe(tmp_path: Path, vectors: Path, freeze: bool):
 
 def test_known_rows_are_copied_and_padding_is_zero(tmp_path: Path, vectors: Path) -> None:
     recipe = _classify_recipe(tmp_path, vectors, freeze=False)
-    prepared = classification.prepare(recipe)
-    model = classification.build_model(recipe, prepared)
+    prepared = recipe.family.prepare(recipe)
+    model = recipe.family.new_model(recipe, prepared)
     kv = KeyedVectors.load(vectors)
     tok = prepared.tokenizer
     assert model.config.embedding_dim == 6
@@ -82,7 +80,7 @@ def test_lm_with_tied_pretrained_embedding(tmp_path: Path, vectors: Path) -> Non
     corpus.write_text("\n".join(["great fun film", "dull boring film"] * 20) + "\n")
     recipe = recipe_from_dict(
         {
-            "task": "lm",
+            "task": "text-generation",
             "data": {
                 "dataset": "file",
                 "path": str(corpus),
@@ -90,11 +88,11 @@ def test_lm_with_tied_pretrained_embedding(tmp_path: Path, vectors: Path) -> Non
                 "batch_size": 2,
                 "eval_batch_size": 2,
             },
-            "model": {"hidden_size": 6, "pretrained_vectors": str(vectors)},
+            "model": {"encoder": {"hidden_size": 6}, "pretrained_vectors": str(vectors)},
         }
     )
-    prepared = language_model.prepare(recipe)
-    model = language_model.build_model(recipe, prepared)
+    prepared = recipe.family.prepare(recipe)
+    model = recipe.family.new_model(recipe, prepared)
     row = model.embedding.weight[prepared.tokenizer.encode("fun")[0]].detach().numpy()
     np.testing.assert_array_equal(row, KeyedVectors.load(vectors)["fun"])
     assert model.decoder.weight is model.embedding.weight
@@ -102,6 +100,6 @@ def test_lm_with_tied_pretrained_embedding(tmp_path: Path, vectors: Path) -> Non
 
 def test_missing_vectors_are_a_user_error(tmp_path: Path) -> None:
     recipe = _classify_recipe(tmp_path, tmp_path / "nowhere", freeze=False)
-    prepared = classification.prepare(recipe)
+    prepared = recipe.family.prepare(recipe)
     with pytest.raises(UserError, match="no saved word vectors"):
-        classification.build_model(recipe, prepared)
+        recipe.family.new_model(recipe, prepared)

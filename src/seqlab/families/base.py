@@ -1,0 +1,143 @@
+"""The family contract: one object per task owns everything task-specific.
+
+A family (``seqlab.families.FAMILIES["text-classification"]``) knows:
+
+* its configs: ``data_config`` (the recipe's ``[data]``), ``model_config`` (``[model]``)
+  and ``preprocessing`` (what a bundle stores to turn raw input into a batch: label
+  names, ``max_length``, the token unit...), all dataclasses validated by pydantic;
+* ``prepare(recipe)``: data set -> splits -> batches, fitting the tokenizer or taking a
+  bundle's (``Prepared``);
+* ``build_model(config)``: the model from its config alone (what a bundle rebuilds);
+* ``metrics``: each reported metric's direction (``"max"`` or ``"min"``);
+* ``report(model, prepared, recipe)``: test metrics beside same-run baselines, and a
+  few example lines;
+* typed ``Request`` / ``Response`` (pydantic) and ``predict(bundle, requests)``, used
+  by the CLI and the service alike; ``request_from_text`` / ``show`` let the CLI turn a
+  command-line argument into a request and a response into a line.
+
+The CLI, the loop and the bundle code only ever call these: none of them branches on
+a task name. See docs/architecture.md for a worked "add a family" example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, Field, ValidationError
+from torch import nn
+
+from seqlab.data.datasets import DATASETS
+from seqlab.errors import UserError
+from seqlab.text.tokenizers import Tokenizer
+
+if TYPE_CHECKING:
+    from seqlab.bundle import Bundle
+    from seqlab.recipe import Recipe
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Prepared:
+    """What ``prepare`` returns: batches per split, the fitted preprocessing, a summary."""
+
+    batches: dict[str, Any]
+    preprocessing: Any  # the family's preprocessing dataclass
+    tokenizer: Tokenizer | None
+    description: str
+    data: Any = None  # family-specific: raw splits, token streams...
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def validated(schema: type[BaseModel], **values: Any) -> Any:
+    """``schema(**values)``, a mistake in them being one UserError line."""
+    try:
+        return schema(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UserError(f"bad request: {where}: {first['msg'].lower()}", "fix that field") from None
+
+
+class GenerateRequest(BaseModel):
+    """Continue a prompt (families that generate text); HF ``generate`` names."""
+
+    prompt: str = ""
+    max_new_tokens: int = Field(40, ge=1)
+    temperature: float = Field(0.8, ge=0)  # 0 = greedy
+    top_k: int | None = Field(40, ge=1)
+    top_p: float | None = Field(None, gt=0, le=1)
+    num_return_sequences: int = Field(1, ge=1, le=100)
+    seed: int = 0
+
+
+class GenerateResponse(BaseModel):
+    texts: list[str]
+
+
+class Family:
+    """Base class of the families; see the module doc. Subclasses set the class attributes."""
+
+    task: ClassVar[str]
+    summary: ClassVar[str]
+    data_config: ClassVar[type]
+    model_config: ClassVar[type]
+    preprocessing: ClassVar[type]
+    Request: ClassVar[type[BaseModel]]
+    Response: ClassVar[type[BaseModel]]
+    metrics: ClassVar[dict[str, str]]  # name -> "max" | "min"
+    example: ClassVar[str]  # a recipe in recipes/ that trains this family
+    uses_tokenizer: ClassVar[bool] = True  # bundles carry tokenizer.json
+
+    # ------------------------------------------------------------------ training
+    def check_recipe(self, recipe: Recipe) -> None:
+        """Refuse a recipe this family cannot train honestly (called when it is parsed)."""
+
+    def prepare(self, recipe: Recipe, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        raise NotImplementedError
+
+    def build_model(self, config: Any) -> nn.Module:
+        raise NotImplementedError
+
+    def new_model(self, recipe: Recipe, prepared: Prepared) -> nn.Module:
+        """The model to train: the recipe's config completed from the data."""
+        return self.build_model(recipe.model)
+
+    def report(
+        self, model: nn.Module, prepared: Prepared, recipe: Recipe
+    ) -> tuple[dict[str, Any], list[str]]:
+        raise NotImplementedError
+
+    def evaluate_file(self, bundle: Bundle, path: str) -> dict[str, Any]:
+        raise UserError(
+            f"a {self.task} bundle cannot be evaluated on a file yet", "use --split test"
+        )
+
+    # ------------------------------------------------------------------ using a bundle
+    def predict(self, bundle: Bundle, requests: list[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def request_from_text(self, text: str, top_k: int = 1) -> BaseModel:
+        """The request a command-line argument stands for."""
+        return validated(self.Request, text=text, top_k=top_k)
+
+    def show(self, response: Any) -> str:
+        """One line for the terminal."""
+        return response.model_dump_json()
+
+    def generate(self, bundle: Bundle, request: GenerateRequest) -> GenerateResponse:
+        raise UserError(
+            f"bundle {bundle.path} is a {self.task} model, not a text-generation model",
+            "use `seqlab predict` for it",
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def check_dataset(self, name: str, tasks: tuple[str, ...]) -> None:
+        """Refuse a registered data set made for another task, with the right hint."""
+        info = DATASETS.get(name)
+        if info is not None and info.task not in tasks:
+            raise UserError(
+                f"data set '{name}' is for {info.task}, not {self.task}",
+                "see `seqlab datasets` for the task of each",
+            )

@@ -1,0 +1,399 @@
+"""``text-classification`` and ``time-series-classification``: many-to-one.
+
+Data: ``mr`` and the other labelled text sets of the registry, ``ucr`` (with
+``data.options = {name = "ECG200"}``), or ``file`` (a CSV/TSV with text and label
+columns, split 80/10/10 with a fixed seed). Baselines measured in the same run:
+TF-IDF + logistic regression for text, 1-nearest-neighbour (Euclidean) for series.
+Model: :class:`~seqlab.models.classifier.SequenceClassifier` over any encoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from seqlab.config import PositiveInt
+from seqlab.data.batching import Batch, ClassificationBatches, pad_sequences
+from seqlab.data.config import DataConfig, TextDataConfig
+from seqlab.data.datasets import load_dataset
+from seqlab.data.readers import read_text_classification
+from seqlab.errors import UserError
+from seqlab.families.base import SPLITS, Family, Prepared, validated
+from seqlab.families.text import copy_pretrained, new_tokenizer, pretrained_vectors
+from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
+
+Splits = dict[str, tuple[list[Any], list[int]]]  # split -> (texts or series, label ids)
+
+
+# ---------------------------------------------------------------- configs and schemas
+@dataclass
+class TextClassificationData(TextDataConfig):
+    dataset: str = "mr"
+    text_column: str = "text"  # dataset = "file": the CSV/TSV columns
+    label_column: str = "label"
+    max_length: PositiveInt | None = None  # keep the first N tokens of a text
+
+
+@dataclass
+class SeriesClassificationData(DataConfig):
+    dataset: str = "ucr"
+    max_length: PositiveInt | None = None  # keep the first N steps of a series
+
+
+@dataclass
+class ClassificationPreprocessing:
+    """Stored in a bundle: the class names (in the model's output order) and truncation."""
+
+    labels: list[str]
+    max_length: PositiveInt | None = None
+
+
+class LabelScore(BaseModel):
+    label: str
+    score: float
+
+
+class ClassificationResponse(BaseModel):
+    """The best label, its probability, and the ``top_k`` most probable labels."""
+
+    label: str
+    score: float
+    top: list[LabelScore]
+
+
+class TextClassificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+    top_k: int = Field(1, ge=1)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the text is empty")
+        return text
+
+
+class SeriesClassificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    values: list[float] = Field(min_length=1)
+    top_k: int = Field(1, ge=1)
+
+
+def seeded_split(n: int, seed: int, fractions=(0.8, 0.1, 0.1)) -> dict[str, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    a = round(n * fractions[0])
+    b = a + round(n * fractions[1])
+    return {"train": order[:a], "valid": order[a:b], "test": order[b:]}
+
+
+def class_weights(labels: list[int], num_classes: int) -> list[float]:
+    """'balanced' weights n / (C * n_c), as scikit-learn's compute_class_weight."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    return (len(labels) / (num_classes * np.maximum(counts, 1))).tolist()
+
+
+def label_ids(raw: list[str], names: list[str], where: str) -> list[int]:
+    index = {name: i for i, name in enumerate(names)}
+    unknown = sorted(set(raw) - set(index))
+    if unknown:
+        raise UserError(
+            f"{where}: labels {unknown[:5]} are not known to this model",
+            f"the model knows {names}",
+        )
+    return [index[label] for label in raw]
+
+
+# ---------------------------------------------------------------- the shared family
+class _Classification(Family):
+    """What text and series classification share; subclasses load and encode inputs."""
+
+    model_config = SequenceClassifierConfig
+    preprocessing = ClassificationPreprocessing
+    Response = ClassificationResponse
+    metrics: ClassVar[dict[str, str]] = {
+        "loss": "min",
+        "accuracy": "max",
+        "macro_f1": "max",
+        "tfidf_logreg_accuracy": "max",
+        "nn1_euclidean_accuracy": "max",
+    }
+
+    def load_splits(self, recipe: Any, labels: list[str] | None) -> tuple[Splits, list[str], str]:
+        raise NotImplementedError
+
+    def encode(self, prepared_or_bundle: Any, inputs: list[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def baseline(self, splits: Splits, split: str) -> dict[str, float]:
+        raise NotImplementedError
+
+    def pad_id(self, tokenizer: Any) -> int:
+        return 0
+
+    # -------------------------------------------------------------- training
+    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        """Load the splits, fit the tokenizer on train (unless given) and cut batches."""
+        data = recipe.data
+        known = preprocessing.labels if preprocessing is not None else None
+        splits, names, description = self.load_splits(recipe, known)
+        if data.limit:  # a seeded random subset: files are often ordered by class
+            x, y = splits["train"]
+            keep = np.sort(np.random.default_rng(data.seed).permutation(len(y))[: data.limit])
+            splits["train"] = ([x[i] for i in keep], [y[i] for i in keep])
+        return self.from_splits(recipe, splits, names, description, tokenizer)
+
+    def fit_tokenizer(self, recipe: Any, texts: list[Any]) -> Any:
+        return None
+
+    def from_splits(
+        self,
+        recipe: Any,
+        splits: Splits,
+        labels: list[str],
+        description: str,
+        tokenizer: Any = None,
+    ) -> Prepared:
+        """Fit the tokenizer on train (unless given) and cut the batches of every split."""
+        data = recipe.data
+        tokenizer = tokenizer or self.fit_tokenizer(recipe, splits["train"][0])
+        preprocessing = ClassificationPreprocessing(list(labels), data.max_length)
+        prepared = Prepared({}, preprocessing, tokenizer, description, data=splits)
+        for name, (inputs, targets) in splits.items():
+            train = name == "train"
+            prepared.batches[name] = ClassificationBatches(
+                self.encode(prepared, inputs),
+                targets,
+                batch_size=data.batch_size if train else data.eval_batch_size,
+                shuffle=train,
+                seed=data.seed,
+                bucket=True,
+                pad_id=self.pad_id(tokenizer),
+            )
+        return prepared
+
+    def build_model(self, config: SequenceClassifierConfig) -> SequenceClassifier:
+        return SequenceClassifier(config)
+
+    def complete_config(self, config: SequenceClassifierConfig, prepared: Prepared) -> Any:
+        return config
+
+    def new_model(self, recipe: Any, prepared: Prepared) -> SequenceClassifier:
+        labels = prepared.preprocessing.labels
+        config = dataclasses.replace(recipe.model, num_classes=len(labels))
+        if recipe.train.class_weights == "balanced":
+            config.class_weights = class_weights(prepared.data["train"][1], len(labels))
+        config = self.complete_config(config, prepared)
+        vectors = pretrained_vectors(config) if prepared.tokenizer is not None else None
+        model = self.build_model(config)
+        if vectors is not None:
+            summary = copy_pretrained(model.embedding, vectors, prepared.tokenizer, config.pad_id)
+            prepared.description += f"; {summary}"
+        return model
+
+    def report(
+        self, model: SequenceClassifier, prepared: Prepared, recipe: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Accuracy and macro-F1 beside the baseline, and a few predictions."""
+        split = recipe.eval.split
+        inputs, targets = prepared.data[split]
+        probs = probabilities(model, self.encode(prepared, inputs), self.pad_id(prepared.tokenizer))
+        metrics = {f"{split}_{k}": v for k, v in scores(probs.argmax(1), targets).items()}
+        if recipe.eval.baseline:
+            metrics |= {f"{split}_{k}": v for k, v in self.baseline(prepared.data, split).items()}
+        labels = prepared.preprocessing.labels
+        lines = [
+            f"{labels[int(p.argmax())]} ({p.max():.2f}): {text[:80]!r}"
+            for text, p in list(zip(inputs, probs, strict=True))[: recipe.eval.samples]
+            if isinstance(text, str)
+        ]
+        return metrics, lines
+
+    # -------------------------------------------------------------- using a bundle
+    def predict(self, bundle: Any, requests: list[Any]) -> list[ClassificationResponse]:
+        """Batched: every request's inputs are encoded, padded and classified together."""
+        encoded = self.encode(bundle, [self.raw_input(r) for r in requests])
+        probs = probabilities(bundle.model, encoded, self.pad_id(bundle.tokenizer))
+        names = bundle.preprocessing.labels
+        responses = []
+        for request, row in zip(requests, probs, strict=True):
+            order = np.argsort(-row, kind="stable")[: min(request.top_k, len(names))]
+            top = [LabelScore(label=names[i], score=float(row[i])) for i in order]
+            responses.append(
+                ClassificationResponse(label=top[0].label, score=top[0].score, top=top)
+            )
+        return responses
+
+    def raw_input(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def show(self, response: ClassificationResponse) -> str:
+        return ", ".join(f"{item.label} {item.score:.3f}" for item in response.top)
+
+
+def scores(predicted: np.ndarray, targets: list[int]) -> dict[str, Any]:
+    from sklearn.metrics import f1_score
+
+    truth = np.asarray(targets)
+    return {
+        "accuracy": float((predicted == truth).mean()),
+        "macro_f1": float(f1_score(truth, predicted, average="macro")),
+        "examples": len(truth),
+    }
+
+
+@torch.no_grad()
+def probabilities(
+    model: SequenceClassifier, encoded: list[Any], pad_id: int, batch_size: int = 128
+) -> np.ndarray:
+    """(N, C) probabilities for encoded inputs, in input order, on the model's device.
+
+    Reads the model only (no ``.eval()`` here: a bundle's model is in eval mode), so
+    concurrent calls on one model are safe.
+    """
+    device = next(model.parameters()).device
+    chunks = []
+    for start in range(0, len(encoded), batch_size):
+        padded, lengths = pad_sequences(encoded[start : start + batch_size], pad_value=pad_id)
+        output = model(Batch(padded, lengths).to(device))
+        chunks.append(torch.softmax(output.logits.float(), dim=-1).cpu().numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, model.config.num_classes))
+
+
+# ---------------------------------------------------------------- text
+class TextClassification(_Classification):
+    task = "text-classification"
+    summary = "text -> one class (sentiment, topic, spam); TF-IDF + LR baseline"
+    data_config = TextClassificationData
+    Request = TextClassificationRequest
+    example = "recipes/mr-bilstm.toml"
+
+    def load_splits(self, recipe: Any, labels: list[str] | None) -> tuple[Splits, list[str], str]:
+        data = recipe.data
+        if data.dataset != "file":
+            self.check_dataset(data.dataset, (self.task,))
+            loaded = load_dataset(data.dataset, **data.options)
+            names = list(loaded.label_names)
+            if labels is not None and labels != names:
+                raise UserError(
+                    f"the model's labels {labels} differ from {data.dataset}'s {names}",
+                    "evaluate it on the data set it was trained on",
+                )
+            return dict(loaded.splits), names, f"`{data.dataset}` (seeded splits, seed {data.seed})"
+        if not data.path:
+            raise UserError(
+                "data.dataset = 'file' needs data.path", "set data.path = 'reviews.csv'"
+            )
+        texts, raw = read_text_classification(data.path, data.text_column, data.label_column)
+        names = labels or sorted(set(raw))
+        ids = label_ids(raw, names, data.path)
+        parts = seeded_split(len(texts), data.seed)
+        splits = {k: ([texts[i] for i in v], [ids[i] for i in v]) for k, v in parts.items()}
+        return (
+            splits,
+            names,
+            f"`{data.path}` ({len(texts)} rows, seeded 80/10/10 split, seed {data.seed})",
+        )
+
+    def fit_tokenizer(self, recipe: Any, texts: list[Any]) -> Any:
+        return new_tokenizer(recipe.data).fit(texts)
+
+    def pad_id(self, tokenizer: Any) -> int:
+        return tokenizer.pad_id
+
+    def encode(self, source: Any, inputs: list[str]) -> list[list[int]]:
+        """Texts -> id lists, truncated to ``max_length`` (an empty text becomes one <unk>)."""
+        tok, limit = source.tokenizer, source.preprocessing.max_length
+        return [tok.encode(text)[:limit] or [tok.unk_id] for text in inputs]
+
+    def complete_config(self, config: SequenceClassifierConfig, prepared: Prepared) -> Any:
+        tokenizer = prepared.tokenizer
+        return dataclasses.replace(config, vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id)
+
+    def baseline(self, splits: Splits, split: str) -> dict[str, float]:
+        """TF-IDF + logistic regression on the same splits."""
+        from seqlab.models.tfidf_classifier import TfidfClassifier, TfidfClassifierConfig
+
+        clf = TfidfClassifier(TfidfClassifierConfig()).fit(*splits["train"])
+        return {"tfidf_logreg_accuracy": float(clf.score(*splits[split]))}
+
+    def raw_input(self, request: TextClassificationRequest) -> str:
+        return request.text
+
+    def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
+        """Accuracy / macro-F1 on every row of a user CSV/TSV (the recipe's columns)."""
+        data = bundle.recipe.data
+        texts, raw = read_text_classification(path, data.text_column, data.label_column)
+        truth = label_ids(raw, bundle.preprocessing.labels, path)
+        probs = probabilities(bundle.model, self.encode(bundle, texts), bundle.tokenizer.pad_id)
+        return scores(probs.argmax(1), truth)
+
+
+# ---------------------------------------------------------------- time series
+class SeriesClassification(_Classification):
+    task = "time-series-classification"
+    summary = "numeric series -> one class (UCR archive); 1-NN Euclidean baseline"
+    data_config = SeriesClassificationData
+    Request = SeriesClassificationRequest
+    example = "recipes/ucr-ecg200-gru.toml"
+    uses_tokenizer = False
+
+    def load_splits(self, recipe: Any, labels: list[str] | None) -> tuple[Splits, list[str], str]:
+        data = recipe.data
+        self.check_dataset(data.dataset, (self.task,))
+        ts = load_dataset(data.dataset, **data.options)
+        parts = seeded_split(len(ts.train_y), data.seed, (0.9, 0.1, 0.0))
+
+        def rows(x: np.ndarray) -> list[np.ndarray]:
+            # Variable-length UCR series end in NaN padding: keep the valid prefix.
+            return [row[~np.isnan(row)].astype(np.float32) for row in x]
+
+        train_x, train_y = rows(ts.train_x), ts.train_y.tolist()
+        splits = {
+            name: ([train_x[i] for i in parts[name]], [train_y[i] for i in parts[name]])
+            for name in ("train", "valid")
+        }
+        splits["test"] = (rows(ts.test_x), ts.test_y.tolist())
+        name = data.options.get("name", "?")
+        description = f"UCR `{name}` (official train/test; 10% of train for validation)"
+        return splits, list(ts.label_names), description
+
+    def encode(self, source: Any, inputs: list[Any]) -> list[np.ndarray]:
+        limit = source.preprocessing.max_length
+        return [np.asarray(x, dtype=np.float32)[:limit] for x in inputs]
+
+    def complete_config(self, config: SequenceClassifierConfig, prepared: Prepared) -> Any:
+        return dataclasses.replace(config, vocab_size=0, input_size=1)
+
+    def baseline(self, splits: Splits, split: str) -> dict[str, float]:
+        """1-nearest neighbour, Euclidean distance over zero-padded series."""
+        (train_x, train_y), (test_x, test_y) = splits["train"], splits[split]
+        length = max(len(x) for x in [*train_x, *test_x])
+        a = np.stack([np.pad(x, (0, length - len(x))) for x in train_x])  # (N, T)
+        b = np.stack([np.pad(x, (0, length - len(x))) for x in test_x])  # (M, T)
+        distances = (b**2).sum(1, keepdims=True) - 2 * b @ a.T + (a**2).sum(1)
+        nearest = np.asarray(train_y)[distances.argmin(1)]
+        return {"nn1_euclidean_accuracy": float((nearest == np.asarray(test_y)).mean())}
+
+    def raw_input(self, request: SeriesClassificationRequest) -> list[float]:
+        return request.values
+
+    def request_from_text(self, text: str, top_k: int = 1) -> BaseModel:
+        """``"0.1, 0.5, 0.3"`` or ``"0.1 0.5 0.3"``: one series."""
+        try:
+            values = [float(v) for v in text.replace(",", " ").split()]
+        except ValueError:
+            raise UserError(
+                f"cannot read a series from {text[:40]!r}", "give numbers, e.g. '0.1 0.5 0.3'"
+            ) from None
+        return validated(self.Request, values=values, top_k=top_k)
+
+
+__all__ = ["SPLITS", "SeriesClassification", "TextClassification"]

@@ -1,0 +1,275 @@
+"""``text-generation``: next-token language modelling on a token stream (word or char).
+
+Data: ``ptb`` (Mikolov's split, ``<eos>`` closes every line), ``shakespeare``
+(characters), or ``file`` (a UTF-8 text file split 90/5/5 by position). Baselines:
+count-based unigram and add-k bigram models measured on the same stream. Model:
+:class:`~seqlab.models.lm.LanguageModel` over a causal encoder (a non-causal one is
+refused: it would report a fake perplexity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from seqlab.config import PositiveInt
+from seqlab.data.batching import Batch, LMStreamBatches, pad_sequences
+from seqlab.data.config import TextDataConfig
+from seqlab.data.datasets import load_dataset
+from seqlab.data.readers import read_lines
+from seqlab.errors import UserError
+from seqlab.families.base import (
+    SPLITS,
+    Family,
+    GenerateRequest,
+    GenerateResponse,
+    Prepared,
+    validated,
+)
+from seqlab.families.text import copy_pretrained, new_tokenizer, pretrained_vectors
+from seqlab.models.lm import LanguageModel, LanguageModelConfig, check_causal
+from seqlab.models.ngram import NGramLM
+from seqlab.text.tokenizers import Tokenizer
+from seqlab.train.loop import evaluate
+
+
+@dataclass
+class LMData(TextDataConfig):
+    dataset: str = "ptb"
+    bptt: PositiveInt = 35  # truncated back-propagation length
+
+
+@dataclass
+class LMPreprocessing:
+    """Stored in a bundle: characters are one stream; words get ``<eos>`` per line."""
+
+    unit: Literal["word", "char"] = "word"
+    bptt: PositiveInt = 35
+
+
+class NextTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = ""
+    top_k: int = Field(1, ge=1)
+
+
+class TokenScore(BaseModel):
+    token: str
+    score: float
+
+
+class NextTokenResponse(BaseModel):
+    """The likeliest next token after the text, and the ``top_k`` likeliest."""
+
+    token: str
+    score: float
+    top: list[TokenScore]
+
+
+def _split_by_position(text: str, fractions=(0.9, 0.05, 0.05)) -> dict[str, str]:
+    lines = text.splitlines(keepends=True)
+    a = int(len(lines) * fractions[0])
+    b = a + int(len(lines) * fractions[1])
+    return {"train": "".join(lines[:a]), "valid": "".join(lines[a:b]), "test": "".join(lines[b:])}
+
+
+def encode_stream(tokenizer: Tokenizer, split: str | list[str], unit: str) -> list[int]:
+    """One split as one id stream: characters as they come, words with ``<eos>`` per line."""
+    if unit == "char":
+        text = split if isinstance(split, str) else "\n".join(split)
+        return tokenizer.encode(text)
+    lines = split.splitlines() if isinstance(split, str) else split
+    ids: list[int] = []
+    for line in lines:
+        ids.extend(tokenizer.encode(line, add_eos=True))
+    return ids
+
+
+class TextGeneration(Family):
+    task = "text-generation"
+    summary = "next-token language model; generates text; unigram / bigram baselines"
+    data_config = LMData
+    model_config = LanguageModelConfig
+    preprocessing = LMPreprocessing
+    Request = NextTokenRequest
+    Response = NextTokenResponse
+    example = "recipes/ptb-lstm-demo.toml"
+    metrics: ClassVar[dict[str, str]] = {
+        "loss": "min",
+        "ppl": "min",
+        "bits": "min",
+        "unigram_ppl": "min",
+        "bigram_ppl": "min",
+    }
+    # The prompts shown after training, per unit.
+    PROMPTS: ClassVar[dict[str, list[str]]] = {
+        "word": ["the stock market", "in the first quarter", ""],
+        "char": ["ROMEO:\n", "First Citizen:\n", "KING "],
+    }
+
+    # -------------------------------------------------------------- training
+    def raw_splits(self, recipe: Any) -> tuple[dict[str, str | list[str]], str]:
+        """Per split: a list of lines (line-based data) or one string (character data)."""
+        data = recipe.data
+        if data.dataset == "file":
+            if not data.path:
+                raise UserError(
+                    "data.dataset = 'file' needs data.path", "set data.path = 'corpus.txt'"
+                )
+            text = "".join(line + "\n" for line in read_lines(data.path))
+            return _split_by_position(text), f"`{data.path}`, split 90/5/5 by position"
+        self.check_dataset(data.dataset, (self.task,))
+        return load_dataset(data.dataset, **data.options), f"`{data.dataset}` (as shipped)"
+
+    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        """Tokenise every split into one id stream and cut train/valid/test batches."""
+        data = recipe.data
+        splits, description = self.raw_splits(recipe)
+        unit = "char" if data.tokenizer == "char" else "word"
+        if data.limit:
+            splits = {k: (v[: data.limit] if k == "train" else v) for k, v in splits.items()}
+        if tokenizer is None:
+            train = splits["train"]
+            tokenizer = new_tokenizer(data).fit([train] if isinstance(train, str) else train)
+        streams = {
+            name: torch.tensor(encode_stream(tokenizer, splits[name], unit), dtype=torch.long)
+            for name in SPLITS
+        }
+        batches = {
+            name: LMStreamBatches(
+                streams[name],
+                data.batch_size if name == "train" else data.eval_batch_size,
+                data.bptt,
+            )
+            for name in SPLITS
+        }
+        return Prepared(batches, LMPreprocessing(unit, data.bptt), tokenizer, description, streams)
+
+    def build_model(self, config: LanguageModelConfig) -> LanguageModel:
+        return LanguageModel(config)
+
+    def check_recipe(self, recipe: Any) -> None:
+        check_causal(recipe.model.encoder)
+
+    def new_model(self, recipe: Any, prepared: Prepared) -> LanguageModel:
+        tokenizer = prepared.tokenizer
+        config = dataclasses.replace(
+            recipe.model, vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id
+        )
+        vectors = pretrained_vectors(config)
+        model = LanguageModel(config)
+        if vectors is not None:
+            prepared.description += f"; {copy_pretrained(model.embedding, vectors, tokenizer)}"
+        return model
+
+    def baselines(self, prepared: Prepared, split: str = "test") -> dict[str, float]:
+        """Unigram (add-one) and bigram (add-k, k tuned on valid) perplexities."""
+        vocab = prepared.tokenizer.vocab_size
+        streams = prepared.data
+        train, valid = streams["train"].numpy(), streams["valid"].numpy()
+        unigram = NGramLM(vocab, order=1).fit(train)
+        bigram = NGramLM(vocab, order=2, k=[1.0, 0.1, 0.03, 0.01, 0.003, 0.001]).fit(train, valid)
+        target = streams[split].numpy()
+        return {
+            "unigram_ppl": unigram.perplexity(target),
+            "bigram_ppl": bigram.perplexity(target),
+            "bigram_k": bigram.k_,
+        }
+
+    def report(
+        self, model: LanguageModel, prepared: Prepared, recipe: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Test metrics beside the count baselines, and a few generated samples."""
+        split = recipe.eval.split
+        metrics = {f"{split}_{k}": v for k, v in evaluate(model, prepared.batches[split]).items()}
+        if recipe.eval.baseline:
+            metrics |= {f"{split}_{k}": v for k, v in self.baselines(prepared, split).items()}
+        unit = prepared.preprocessing.unit
+        shown = [
+            continue_text(model, prepared.tokenizer, prompt, unit, seed=i)
+            for i, prompt in enumerate(self.PROMPTS[unit][: recipe.eval.samples])
+        ]
+        return metrics, [f"sample: {text!r}" for text in shown]
+
+    def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
+        """Perplexity of a language-model bundle on a user text file."""
+        unit = bundle.preprocessing.unit
+        ids = torch.tensor(encode_stream(bundle.tokenizer, read_lines(path), unit))
+        if ids.numel() < 2:
+            raise UserError(f"{path} has too little text to score", "give it at least a sentence")
+        batches = LMStreamBatches(ids, 1, bundle.preprocessing.bptt)
+        return {**evaluate(bundle.model, batches), "tokens": int(ids.numel())}
+
+    # -------------------------------------------------------------- using a bundle
+    def predict(self, bundle: Any, requests: list[NextTokenRequest]) -> list[NextTokenResponse]:
+        """The next-token distribution after each text, in one padded batch."""
+        tokenizer, model = bundle.tokenizer, bundle.model
+        encoded = [tokenizer.encode(r.text) or [tokenizer.eos_id] for r in requests]
+        padded, lengths = pad_sequences(encoded, pad_value=tokenizer.pad_id)
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            logits = model(Batch(padded, lengths).to(device)).logits  # (B, T, V)
+        last = logits[torch.arange(len(encoded)), lengths.to(device) - 1]  # (B, V)
+        probs = torch.softmax(last.float(), dim=-1).cpu()
+        responses = []
+        for request, row in zip(requests, probs, strict=True):
+            values, indices = row.topk(min(request.top_k, row.numel()))
+            top = [
+                TokenScore(token=tokenizer.id_to_token(i), score=v)
+                for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+            ]
+            responses.append(NextTokenResponse(token=top[0].token, score=top[0].score, top=top))
+        return responses
+
+    def request_from_text(self, text: str, top_k: int = 1) -> BaseModel:
+        return validated(NextTokenRequest, text=text, top_k=top_k)
+
+    def show(self, response: NextTokenResponse) -> str:
+        return ", ".join(f"{item.token} {item.score:.3f}" for item in response.top)
+
+    def generate(self, bundle: Any, request: GenerateRequest) -> GenerateResponse:
+        texts = [
+            continue_text(
+                bundle.model,
+                bundle.tokenizer,
+                request.prompt,
+                bundle.preprocessing.unit,
+                request.max_new_tokens,
+                request.temperature,
+                request.top_k,
+                request.top_p,
+                seed=request.seed + i,
+            )
+            for i in range(request.num_return_sequences)
+        ]
+        return GenerateResponse(texts=texts)
+
+
+def continue_text(
+    model: LanguageModel,
+    tokenizer: Tokenizer,
+    prompt: str,
+    unit: str,
+    max_new_tokens: int = 30,
+    temperature: float = 0.8,
+    top_k: int | None = 40,
+    top_p: float | None = None,
+    seed: int = 0,
+) -> str:
+    """``prompt`` + a sampled continuation of at least one token (words stop at ``<eos>``).
+
+    A prompt that often ends a sentence ("the company said" in PTB) would otherwise
+    mostly get an empty continuation.
+    """
+    ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
+    stop = tokenizer.eos_id if unit == "word" else None
+    new = model.generate(
+        ids, max_new_tokens, temperature, top_k, top_p, stop_id=stop, seed=seed, min_new_tokens=1
+    )
+    joiner = "" if unit == "char" or not prompt else " "
+    return prompt + joiner + tokenizer.decode(new)

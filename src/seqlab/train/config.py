@@ -1,0 +1,61 @@
+"""The ``[train]`` section of a recipe: optimiser, schedule, stopping, device, checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import torch
+from pydantic import Field
+
+from seqlab.config import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+)
+from seqlab.errors import UserError
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser, schedule and stopping rules for :func:`seqlab.train.loop.fit`."""
+
+    optimizer: Literal["sgd", "rmsprop", "adam", "adamw"] = "adam"
+    lr: PositiveFloat = 1e-3
+    momentum: Probability = 0.0
+    nesterov: bool = False
+    weight_decay: NonNegativeFloat = 0.0
+    epochs: PositiveInt = 10
+    schedule: Literal["none", "step", "cosine", "plateau"] = "none"
+    decay_start: NonNegativeInt = 0  # step: lr *= gamma every `step_size` epochs after this one
+    step_size: PositiveInt = 1
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.5  # the decay factor of step / plateau
+    warmup_steps: NonNegativeInt = 0  # linear warm-up, any schedule
+    patience_lr: PositiveInt = 1  # plateau: epochs without improvement before lr *= gamma
+    clip_norm: PositiveFloat | None = 5.0
+    early_stopping: PositiveInt | None = None  # patience in epochs; None = off
+    monitor: str = "loss"  # a validation metric of the family (its direction is the family's)
+    class_weights: Literal["balanced"] | None = None
+    seed: int = 0
+    deterministic: bool = True
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast of the forward pass
+    max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
+    max_minutes: PositiveFloat | None = None  # wall-clock budget
+    checkpoint_every: PositiveInt | None = None  # also checkpoint every N steps (exact resume)
+    log_every: PositiveInt = 20
+    progress: bool = True
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA is a UserError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            "train.device = 'cuda' but this machine has no CUDA device",
+            "use --set train.device=auto (or cpu)",
+        )
+    return torch.device(name)
