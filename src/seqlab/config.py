@@ -41,7 +41,7 @@ _STRICT_KEYS = ConfigDict(extra="forbid")
 
 
 @cache
-def _adapter(cls: type) -> TypeAdapter:
+def _adapter(cls: Any) -> TypeAdapter:
     cls.__pydantic_config__ = _STRICT_KEYS  # type: ignore[attr-defined]
     return TypeAdapter(cls)
 
@@ -75,8 +75,17 @@ def _format(error: ValidationError, where: str) -> str:
 def validate(cls: type[T], values: Any, where: str) -> T:
     """Build dataclass ``cls`` from ``values``; any mistake is a one-line UserError.
 
-    ``where`` names the place in messages (``"train"``, ``"model.encoder"``).
+    ``where`` names the place in messages (``"train"``, ``"model.encoder"``). ``cls``
+    may itself be a union of configs (a family with several model types).
     """
+    members = _config_members(cls)
+    if members:
+        if dataclasses.is_dataclass(values) and type(values) in members:
+            cls = type(values)
+        elif isinstance(values, dict):
+            cls = _choose(members, values, where)
+        else:
+            raise UserError(f"[{where}] must be a table of key = value lines, got {values!r}")
     if dataclasses.is_dataclass(values) and isinstance(values, cls):
         values = dataclasses.asdict(values)
     if not isinstance(values, dict):

@@ -13,12 +13,13 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.table import Table
+from torch import nn
 
 from seqlab import atomic
 from seqlab.bundle import save_bundle
 from seqlab.recipe import Recipe, dump_toml, recipe_to_dict
 from seqlab.train.config import resolve_device
-from seqlab.train.loop import check_resumable, fit, seed_everything
+from seqlab.train.loop import check_resumable, seed_everything
 
 
 @dataclass
@@ -51,26 +52,19 @@ def train_recipe(
     model = family.new_model(recipe, prepared)
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(out / "recipe.toml", dump_toml(resolved))
-    parameters = sum(p.numel() for p in model.parameters())
+    parameters = sum(p.numel() for p in model.parameters()) if isinstance(model, nn.Module) else 0
     console.print(
         f"[bold]{recipe.name}[/]: {prepared.description}; "
         f"{parameters:,} parameters; {len(prepared.batches['train'])} batches/epoch"
     )
-    state = fit(
-        model,
-        prepared.batches["train"],
-        prepared.batches["valid"],
-        recipe.train,
-        out,
-        resume=resume,
-        recipe=resolved,
-    )
+    state = family.train(model, prepared, recipe, out, resume)
     if state.stop_reason:
         console.print(f"stopped: {state.stop_reason}")
     train_seconds = time.monotonic() - started
     with torch.no_grad():
         metrics, lines = family.report(model, prepared, recipe)
-    best = state.history[state.best_epoch - 1] if state.best_epoch else state.history[-1]
+    history = state.history  # empty for models fitted without the loop (TF-IDF + LR)
+    best = history[state.best_epoch - 1] if state.best_epoch else (history or [{}])[-1]
     metrics = {
         **{k: v for k, v in best.items() if k.startswith("valid_")},
         **metrics,

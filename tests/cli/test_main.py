@@ -77,6 +77,33 @@ def test_train_writes_run_and_bundle(work: Path) -> None:
     assert "--set=train.epochs=2" in (work / "lm" / "bundle" / "README.md").read_text()
 
 
+def test_tfidf_and_ngram_model_types_train_and_serve(work: Path, tmp_path: Path) -> None:
+    for name, task, path, model in (
+        (
+            "tfidf",
+            "text-classification",
+            "reviews.csv",
+            'type = "tfidf"\nword_ngram_range = [1, 1]',
+        ),
+        ("bigram", "text-generation", "corpus.txt", 'type = "ngram"\norder = 2'),
+    ):
+        recipe = tmp_path / f"{name}.toml"
+        recipe.write_text(
+            f'task = "{task}"\nname = "{name}"\n[data]\ndataset = "file"\n'
+            f'path = "{work / path}"\nbatch_size = 4\neval_batch_size = 2\n[model]\n{model}\n'
+        )
+        result = _invoke("train", recipe, "--out", tmp_path / name)
+        assert result.exit_code == 0, result.output
+    result = _invoke("predict", tmp_path / "tfidf" / "bundle", "a great wonderful film", "--json")
+    assert json.loads(result.output)["label"] == "pos"
+    result = _invoke("predict", tmp_path / "bigram" / "bundle", "the cat sat on", "--top", "1")
+    assert result.output.startswith("the 1.000")  # "on" is always followed by "the"
+    result = _invoke("generate", tmp_path / "bigram" / "bundle", "--prompt", "the", "--num", "2")
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 2
+    result = _invoke("evaluate", tmp_path / "bigram" / "bundle", "--data", work / "corpus.txt")
+    assert 1.0 < json.loads(result.output)["ppl"] < 3.0
+
+
 def test_resume_continues_the_run(work: Path) -> None:
     result = _invoke("train", work / "lm.toml", "--out", work / "lm", "--resume")
     assert result.exit_code == 0

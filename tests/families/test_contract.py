@@ -142,7 +142,10 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rows = ["label,text"] + [
         f"{label},{text}"
         for i in range(40)
-        for label, text in (("pos", f"great fun film {i % 7}"), ("neg", f"dull boring plot {i % 5}"))
+        for label, text in (
+            ("pos", f"great fun film {i % 7}"),
+            ("neg", f"dull boring plot {i % 5}"),
+        )
     ]
     (root / "data.csv").write_text("\n".join(rows) + "\n")
     (root / "corpus.txt").write_text("the cat sat on the mat\nthe dog ate the bone\n" * 50)
@@ -184,8 +187,8 @@ def test_two_threads_predict_like_sequential_calls(bundles: dict[str, Path], tas
     alone = [bundle.predict([r])[0] for r in requests]
     expected = bundle.predict(requests)  # one padded batch answers like one by one
     for a, b in zip(alone, expected, strict=True):
-        assert [list(t.model_dump().values())[0] for t in a.top] == [
-            list(t.model_dump().values())[0] for t in b.top
+        assert [next(iter(t.model_dump().values())) for t in a.top] == [
+            next(iter(t.model_dump().values())) for t in b.top
         ]
         assert [t.score for t in a.top] == pytest.approx([t.score for t in b.top], abs=1e-6)
     results: dict[int, list] = {0: [], 1: []}

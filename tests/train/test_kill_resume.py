@@ -3,6 +3,7 @@ the losses (metrics.jsonl) and the weights of a run that was never interrupted."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -97,10 +98,8 @@ def _last_step(metrics: Path) -> int:
     steps = [0]
     if metrics.exists():
         for line in metrics.read_text().splitlines():
-            try:
+            with contextlib.suppress(json.JSONDecodeError, KeyError):
                 steps.append(json.loads(line)["step"])
-            except (json.JSONDecodeError, KeyError):
-                pass
     return max(steps)
 
 

@@ -2,13 +2,17 @@
 
     config.json        format version, task, model config, preprocessing, the recipe
     model.safetensors  the weights (shared/tied tensors stored once)
+    features.json      (a TF-IDF model) its vocabularies; other models may add files
     tokenizer.json     the tokenizer with its vocabulary (text families)
     recipe.toml        the resolved recipe that made it, for people to read
     metrics.json       the measured results
     README.md          a model card: data, metrics, the command that made it
 
-``config.json`` holds everything ``predict`` needs; its keys are validated on load
-(by the family's own config classes), so a mistyped or unknown key is a clear error.
+A model is a torch module (its state dict goes to ``model.safetensors``) or an object
+with ``save_weights(folder)`` / ``load_weights(folder)`` and a ``config`` (a TF-IDF +
+logistic-regression classifier). ``config.json`` holds everything ``predict`` needs;
+its keys are validated on load (by the family's own config classes), so a mistyped or
+unknown key is a clear error.
 A bundle is written to a temporary folder beside its target and renamed into place,
 so a crash leaves the old bundle or none, never half of one.
 """
@@ -127,7 +131,10 @@ def save_bundle(
     }
     with atomic.folder(path) as tmp:
         (tmp / "config.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        save_model(model, str(tmp / "model.safetensors"))
+        if isinstance(model, nn.Module):
+            save_model(model, str(tmp / "model.safetensors"))
+        else:
+            model.save_weights(tmp)
         if tokenizer is not None:
             tokenizer.save(tmp / "tokenizer.json")
         if recipe is not None:
@@ -200,8 +207,11 @@ def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
     preprocessing = validate(family.preprocessing, meta["preprocessing"], f"{where} preprocessing")
     recipe = recipe_from_dict(meta["recipe"]) if meta.get("recipe") else None
     model = family.build_model(config)
-    _load_weights(model, path)
-    model.to(device).eval()
+    if isinstance(model, nn.Module):
+        _load_weights(model, path)
+        model.to(device).eval()
+    else:
+        model.load_weights(path)
     tokenizer = None
     if (path / "tokenizer.json").is_file():
         try:
@@ -210,7 +220,7 @@ def load_bundle(path: str | Path, device: str = "cpu") -> Bundle:
             raise UserError(
                 f"bundle {path}: tokenizer.json is corrupted ({exc})", _RECREATE
             ) from None
-    if family.uses_tokenizer and tokenizer is None:
+    if family.needs_tokenizer(config) and tokenizer is None:
         raise UserError(f"bundle {path} has no tokenizer.json", _RECREATE)
     metrics = {}
     if (path / "metrics.json").is_file():

@@ -22,6 +22,7 @@ a task name. See docs/architecture.md for a worked "add a family" example.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -30,6 +31,8 @@ from torch import nn
 from seqlab.data.datasets import DATASETS
 from seqlab.errors import UserError
 from seqlab.text.tokenizers import Tokenizer
+from seqlab.train.callbacks import TrainState
+from seqlab.train.loop import fit
 
 if TYPE_CHECKING:
     from seqlab.bundle import Bundle
@@ -88,7 +91,11 @@ class Family:
     Response: ClassVar[type[BaseModel]]
     metrics: ClassVar[dict[str, str]]  # name -> "max" | "min"
     example: ClassVar[str]  # a recipe in recipes/ that trains this family
-    uses_tokenizer: ClassVar[bool] = True  # bundles carry tokenizer.json
+    uses_tokenizer: ClassVar[bool] = True  # its neural models read token ids
+
+    def needs_tokenizer(self, config: Any) -> bool:
+        """Whether a bundle of this model config must carry ``tokenizer.json``."""
+        return self.uses_tokenizer
 
     # ------------------------------------------------------------------ training
     def check_recipe(self, recipe: Recipe) -> None:
@@ -103,6 +110,24 @@ class Family:
     def new_model(self, recipe: Recipe, prepared: Prepared) -> nn.Module:
         """The model to train: the recipe's config completed from the data."""
         return self.build_model(recipe.model)
+
+    def train(
+        self, model: Any, prepared: Prepared, recipe: Recipe, out: Path, resume: bool
+    ) -> TrainState:
+        """Fit ``model`` on the prepared batches: the training loop, for torch models."""
+        from seqlab.recipe import recipe_to_dict
+
+        batches = prepared.batches
+        resolved = recipe_to_dict(recipe)
+        return fit(
+            model,
+            batches["train"],
+            batches["valid"],
+            recipe.train,
+            out,
+            resume=resume,
+            recipe=resolved,
+        )
 
     def report(
         self, model: nn.Module, prepared: Prepared, recipe: Recipe

@@ -26,6 +26,8 @@ from seqlab.errors import UserError
 from seqlab.families.base import SPLITS, Family, Prepared, validated
 from seqlab.families.text import copy_pretrained, new_tokenizer, pretrained_vectors
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
+from seqlab.models.tfidf_classifier import TfidfClassifier, TfidfClassifierConfig
+from seqlab.train.callbacks import TrainState
 
 Splits = dict[str, tuple[list[Any], list[int]]]  # split -> (texts or series, label ids)
 
@@ -204,7 +206,7 @@ class _Classification(Family):
         """Accuracy and macro-F1 beside the baseline, and a few predictions."""
         split = recipe.eval.split
         inputs, targets = prepared.data[split]
-        probs = probabilities(model, self.encode(prepared, inputs), self.pad_id(prepared.tokenizer))
+        probs = self.probabilities(model, prepared, inputs)
         metrics = {f"{split}_{k}": v for k, v in scores(probs.argmax(1), targets).items()}
         if recipe.eval.baseline:
             metrics |= {f"{split}_{k}": v for k, v in self.baseline(prepared.data, split).items()}
@@ -219,8 +221,7 @@ class _Classification(Family):
     # -------------------------------------------------------------- using a bundle
     def predict(self, bundle: Any, requests: list[Any]) -> list[ClassificationResponse]:
         """Batched: every request's inputs are encoded, padded and classified together."""
-        encoded = self.encode(bundle, [self.raw_input(r) for r in requests])
-        probs = probabilities(bundle.model, encoded, self.pad_id(bundle.tokenizer))
+        probs = self.probabilities(bundle.model, bundle, [self.raw_input(r) for r in requests])
         names = bundle.preprocessing.labels
         responses = []
         for request, row in zip(requests, probs, strict=True):
@@ -233,6 +234,10 @@ class _Classification(Family):
 
     def raw_input(self, request: Any) -> Any:
         raise NotImplementedError
+
+    def probabilities(self, model: Any, source: Any, inputs: list[Any]) -> np.ndarray:
+        """(N, C) class probabilities of raw inputs; ``source`` is a Prepared or a Bundle."""
+        return probabilities(model, self.encode(source, inputs), self.pad_id(source.tokenizer))
 
     def show(self, response: ClassificationResponse) -> str:
         return ", ".join(f"{item.label} {item.score:.3f}" for item in response.top)
@@ -269,11 +274,49 @@ def probabilities(
 
 # ---------------------------------------------------------------- text
 class TextClassification(_Classification):
+    """Model types: ``neural`` (:class:`SequenceClassifier`, the default) and ``tfidf``
+    (:class:`TfidfClassifier`: TF-IDF n-grams + logistic regression, fitted in seconds)."""
+
     task = "text-classification"
     summary = "text -> one class (sentiment, topic, spam); TF-IDF + LR baseline"
     data_config = TextClassificationData
+    model_config = SequenceClassifierConfig | TfidfClassifierConfig
     Request = TextClassificationRequest
     example = "recipes/mr-bilstm.toml"
+
+    def build_model(self, config: Any) -> SequenceClassifier | TfidfClassifier:
+        if isinstance(config, TfidfClassifierConfig):
+            return TfidfClassifier(config)
+        return SequenceClassifier(config)
+
+    def needs_tokenizer(self, config: Any) -> bool:
+        return not isinstance(config, TfidfClassifierConfig)  # TF-IDF has its own vocabulary
+
+    def new_model(self, recipe: Any, prepared: Prepared) -> Any:
+        if isinstance(recipe.model, TfidfClassifierConfig):
+            return TfidfClassifier(recipe.model)
+        return super().new_model(recipe, prepared)
+
+    def train(self, model: Any, prepared: Prepared, recipe: Any, out: Any, resume: bool) -> Any:
+        """The loop for a neural model; a closed-form fit for TF-IDF + LR."""
+        if not isinstance(model, TfidfClassifier):
+            return super().train(model, prepared, recipe, out, resume)
+        model.fit(*prepared.data["train"])
+        valid = scores(
+            self.probabilities(model, prepared, prepared.data["valid"][0]).argmax(1),
+            prepared.data["valid"][1],
+        )
+        record = {
+            "epoch": 1,
+            "valid_accuracy": valid["accuracy"],
+            "valid_macro_f1": valid["macro_f1"],
+        }
+        return TrainState(epoch=1, history=[record], best=valid["accuracy"], best_epoch=1)
+
+    def probabilities(self, model: Any, source: Any, inputs: list[Any]) -> np.ndarray:
+        if isinstance(model, TfidfClassifier):  # trained on label ids: columns are ids
+            return model.predict_proba(inputs)
+        return super().probabilities(model, source, inputs)
 
     def load_splits(self, recipe: Any, labels: list[str] | None) -> tuple[Splits, list[str], str]:
         data = recipe.data
@@ -319,8 +362,6 @@ class TextClassification(_Classification):
 
     def baseline(self, splits: Splits, split: str) -> dict[str, float]:
         """TF-IDF + logistic regression on the same splits."""
-        from seqlab.models.tfidf_classifier import TfidfClassifier, TfidfClassifierConfig
-
         clf = TfidfClassifier(TfidfClassifierConfig()).fit(*splits["train"])
         return {"tfidf_logreg_accuracy": float(clf.score(*splits[split]))}
 
@@ -332,8 +373,7 @@ class TextClassification(_Classification):
         data = bundle.recipe.data
         texts, raw = read_text_classification(path, data.text_column, data.label_column)
         truth = label_ids(raw, bundle.preprocessing.labels, path)
-        probs = probabilities(bundle.model, self.encode(bundle, texts), bundle.tokenizer.pad_id)
-        return scores(probs.argmax(1), truth)
+        return scores(self.probabilities(bundle.model, bundle, texts).argmax(1), truth)
 
 
 # ---------------------------------------------------------------- time series

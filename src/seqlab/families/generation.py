@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,8 +33,9 @@ from seqlab.families.base import (
 )
 from seqlab.families.text import copy_pretrained, new_tokenizer, pretrained_vectors
 from seqlab.models.lm import LanguageModel, LanguageModelConfig, check_causal
-from seqlab.models.ngram import NGramLM
+from seqlab.models.ngram import NGramConfig, NGramLM
 from seqlab.text.tokenizers import Tokenizer
+from seqlab.train.callbacks import TrainState
 from seqlab.train.loop import evaluate
 
 
@@ -91,10 +93,13 @@ def encode_stream(tokenizer: Tokenizer, split: str | list[str], unit: str) -> li
 
 
 class TextGeneration(Family):
+    """Model types: ``neural`` (:class:`LanguageModel` over a causal encoder, the default)
+    and ``ngram`` (:class:`NGramLM`, a count model fitted in a second)."""
+
     task = "text-generation"
     summary = "next-token language model; generates text; unigram / bigram baselines"
     data_config = LMData
-    model_config = LanguageModelConfig
+    model_config = LanguageModelConfig | NGramConfig
     preprocessing = LMPreprocessing
     Request = NextTokenRequest
     Response = NextTokenResponse
@@ -150,14 +155,21 @@ class TextGeneration(Family):
         }
         return Prepared(batches, LMPreprocessing(unit, data.bptt), tokenizer, description, streams)
 
-    def build_model(self, config: LanguageModelConfig) -> LanguageModel:
+    def check_recipe(self, recipe: Any) -> None:
+        if isinstance(recipe.model, LanguageModelConfig):
+            check_causal(recipe.model.encoder)
+
+    def build_model(self, config: Any) -> LanguageModel | NGramLM:
+        if isinstance(config, NGramConfig):
+            return NGramLM.from_config(config)
         return LanguageModel(config)
 
-    def check_recipe(self, recipe: Any) -> None:
-        check_causal(recipe.model.encoder)
-
-    def new_model(self, recipe: Any, prepared: Prepared) -> LanguageModel:
+    def new_model(self, recipe: Any, prepared: Prepared) -> LanguageModel | NGramLM:
         tokenizer = prepared.tokenizer
+        if isinstance(recipe.model, NGramConfig):
+            return self.build_model(
+                dataclasses.replace(recipe.model, vocab_size=tokenizer.vocab_size)
+            )
         config = dataclasses.replace(
             recipe.model, vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id
         )
@@ -166,6 +178,22 @@ class TextGeneration(Family):
         if vectors is not None:
             prepared.description += f"; {copy_pretrained(model.embedding, vectors, tokenizer)}"
         return model
+
+    def train(self, model: Any, prepared: Prepared, recipe: Any, out: Any, resume: bool) -> Any:
+        """The loop for a neural model; counting for an n-gram model."""
+        if not isinstance(model, NGramLM):
+            return super().train(model, prepared, recipe, out, resume)
+        streams = prepared.data
+        model.fit(streams["train"].numpy(), streams["valid"].numpy())
+        valid = self.stream_metrics(model, prepared.batches["valid"], streams["valid"])
+        record = {"epoch": 1, **{f"valid_{k}": v for k, v in valid.items()}}
+        return TrainState(epoch=1, history=[record], best=valid["loss"], best_epoch=1)
+
+    def stream_metrics(self, model: Any, batches: Any, stream: torch.Tensor) -> dict[str, float]:
+        """Mean loss per token, perplexity and bits of a model on a token stream."""
+        if isinstance(model, NGramLM):
+            return LanguageModel.summarize({"loss": -float(model.log_probs(stream.numpy()).mean())})
+        return evaluate(model, batches)
 
     def baselines(self, prepared: Prepared, split: str = "test") -> dict[str, float]:
         """Unigram (add-one) and bigram (add-k, k tuned on valid) perplexities."""
@@ -186,7 +214,8 @@ class TextGeneration(Family):
     ) -> tuple[dict[str, Any], list[str]]:
         """Test metrics beside the count baselines, and a few generated samples."""
         split = recipe.eval.split
-        metrics = {f"{split}_{k}": v for k, v in evaluate(model, prepared.batches[split]).items()}
+        measured = self.stream_metrics(model, prepared.batches[split], prepared.data[split])
+        metrics = {f"{split}_{k}": v for k, v in measured.items()}
         if recipe.eval.baseline:
             metrics |= {f"{split}_{k}": v for k, v in self.baselines(prepared, split).items()}
         unit = prepared.preprocessing.unit
@@ -203,19 +232,14 @@ class TextGeneration(Family):
         if ids.numel() < 2:
             raise UserError(f"{path} has too little text to score", "give it at least a sentence")
         batches = LMStreamBatches(ids, 1, bundle.preprocessing.bptt)
-        return {**evaluate(bundle.model, batches), "tokens": int(ids.numel())}
+        return {**self.stream_metrics(bundle.model, batches, ids), "tokens": int(ids.numel())}
 
     # -------------------------------------------------------------- using a bundle
     def predict(self, bundle: Any, requests: list[NextTokenRequest]) -> list[NextTokenResponse]:
         """The next-token distribution after each text, in one padded batch."""
-        tokenizer, model = bundle.tokenizer, bundle.model
+        tokenizer = bundle.tokenizer
         encoded = [tokenizer.encode(r.text) or [tokenizer.eos_id] for r in requests]
-        padded, lengths = pad_sequences(encoded, pad_value=tokenizer.pad_id)
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            logits = model(Batch(padded, lengths).to(device)).logits  # (B, T, V)
-        last = logits[torch.arange(len(encoded)), lengths.to(device) - 1]  # (B, V)
-        probs = torch.softmax(last.float(), dim=-1).cpu()
+        probs = next_token_probabilities(bundle.model, encoded, tokenizer.pad_id)
         responses = []
         for request, row in zip(requests, probs, strict=True):
             values, indices = row.topk(min(request.top_k, row.numel()))
@@ -248,6 +272,18 @@ class TextGeneration(Family):
             for i in range(request.num_return_sequences)
         ]
         return GenerateResponse(texts=texts)
+
+
+@torch.no_grad()
+def next_token_probabilities(model: Any, encoded: list[list[int]], pad_id: int) -> torch.Tensor:
+    """(B, V) P(next token | ids) for each id list; the neural model in one padded batch."""
+    if isinstance(model, NGramLM):
+        return torch.from_numpy(np.exp(np.stack([model.next_log_probs(ids) for ids in encoded])))
+    padded, lengths = pad_sequences(encoded, pad_value=pad_id)
+    device = next(model.parameters()).device
+    logits = model(Batch(padded, lengths).to(device)).logits  # (B, T, V)
+    last = logits[torch.arange(len(encoded)), lengths.to(device) - 1]  # (B, V)
+    return torch.softmax(last.float(), dim=-1).cpu()
 
 
 def continue_text(

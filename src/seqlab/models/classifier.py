@@ -29,6 +29,9 @@ class SequenceClassifierConfig:
     ``config.json``). ``vocab_size``, ``num_classes``, ``pad_id`` and ``class_weights``
     are filled in by the family from the data."""
 
+    TYPES: ClassVar[tuple[str, ...]] = ("neural",)
+
+    type: str = "neural"  # the text-classification family's model type ("tfidf": TF-IDF + LR)
     encoder: EncoderConfig = field(default_factory=RecurrentConfig)
     embedding_dim: PositiveInt = 128
     pooling: Literal["last", "mean", "max", "attention"] = "last"

@@ -36,6 +36,9 @@ class LanguageModelConfig:
     """Hyper-parameters of :class:`LanguageModel` (the ``[model]`` table; saved in
     ``config.json``). ``vocab_size`` and ``pad_id`` are filled in from the tokenizer."""
 
+    TYPES: ClassVar[tuple[str, ...]] = ("neural",)
+
+    type: str = "neural"  # the text-generation family's model type ("ngram": a count model)
     encoder: EncoderConfig = field(default_factory=RecurrentConfig)
     embedding_dim: PositiveInt = 200
     tie_weights: bool = True

@@ -5,8 +5,10 @@ The one-to-one baseline every neural classifier is measured against (Wang & Mann
 trains in seconds on a CPU.
 
 Shapes: ``predict_proba(texts)`` is ``(N, C)``; N documents, C classes (``classes_``).
-Saved folder (no pickle): ``config.json`` (config, classes), ``features.json`` (the
-vectorizers' terms and parameters) and ``model.safetensors`` (idf, coef, intercept).
+It is the ``type = "tfidf"`` model of the ``text-classification`` family, so it trains
+from a recipe and ``save`` writes a normal seqlab bundle (no pickle): the bundle's
+``config.json``, plus ``features.json`` (the vectorizers' terms and parameters, the
+classes) and ``model.safetensors`` (idf, coef, intercept).
 """
 
 from __future__ import annotations
@@ -15,22 +17,18 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-import seqlab
-from seqlab import atomic
+from seqlab.config import PositiveFloat, PositiveInt, validate
 from seqlab.errors import UserError
 from seqlab.text.bow import check_documents
 from seqlab.text.tfidf import TfidfVectorizer
 from seqlab.text.vocab import read_json
-
-FAMILY = "tfidf"
 
 
 @dataclass
@@ -42,20 +40,23 @@ class TfidfClassifierConfig:
     strength of the logistic regression; ``solver="liblinear"`` handles two classes only.
     """
 
-    word_ngram_range: tuple[int, int] = (1, 2)
-    char_ngram_range: tuple[int, int] | None = None
-    char_analyzer: str = "char_wb"
+    TYPES: ClassVar[tuple[str, ...]] = ("tfidf",)
+
+    type: str = "tfidf"  # the text-classification family's model type
+    word_ngram_range: tuple[PositiveInt, PositiveInt] = (1, 2)
+    char_ngram_range: tuple[PositiveInt, PositiveInt] | None = None
+    char_analyzer: Literal["char", "char_wb"] = "char_wb"
     lowercase: bool = True
     stop_words: str | None = None
-    min_df: int | float = 1
-    max_df: float = 1.0
-    max_features: int | None = None
+    min_df: PositiveInt | float = 1
+    max_df: PositiveFloat = 1.0
+    max_features: PositiveInt | None = None
     sublinear_tf: bool = True
-    idf: str = "smooth"
-    C: float = 4.0
-    max_iter: int = 1000
-    class_weight: str | None = None
-    solver: str = "lbfgs"
+    idf: Literal["smooth", "lecture"] = "smooth"
+    C: PositiveFloat = 4.0
+    max_iter: PositiveInt = 1000
+    class_weight: Literal["balanced"] | None = None
+    solver: Literal["lbfgs", "liblinear", "newton-cg", "saga"] = "lbfgs"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,22 +64,8 @@ class TfidfClassifierConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TfidfClassifierConfig:
-        names = [field.name for field in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                lowered = {name.lower(): name for name in names}
-                hint = get_close_matches(str(key).lower(), list(lowered), n=1)
-                fix = (
-                    f"did you mean {lowered[hint[0]]!r}?"
-                    if hint
-                    else f"known keys: {', '.join(names)}"
-                )
-                raise UserError(f"unknown TfidfClassifierConfig key {key!r}", fix)
-        values = dict(data)
-        for key in ("word_ngram_range", "char_ngram_range"):
-            if values.get(key) is not None:
-                values[key] = tuple(values[key])
-        return cls(**values)
+        """Validated (:func:`seqlab.config.validate`): unknown keys get a hint."""
+        return validate(cls, data, "TfidfClassifierConfig")
 
 
 class TfidfClassifier:
@@ -176,57 +163,66 @@ class TfidfClassifier:
         return float(np.mean([p == y for p, y in zip(predictions, labels, strict=True)]))
 
     # ------------------------------------------------------------ persistence
-    def save(self, folder: str | Path) -> Path:
-        """Write the folder atomically (temp folder + rename); returns its path."""
+    def save_weights(self, folder: Path) -> None:
+        """``features.json`` and ``model.safetensors`` into ``folder`` (a bundle's)."""
         from safetensors.numpy import save_file
 
         self._check_fitted()
-        folder = Path(folder)
-        with atomic.folder(folder) as temp:
-            meta = {
-                "seqlab_version": seqlab.__version__,
-                "family": FAMILY,
-                "task": "classify",
-                "model": self.config.to_dict(),
-                "labels": self.classes_,
-            }
-            (temp / "config.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-            features = []
-            tensors = {
-                "coef": np.ascontiguousarray(self.model_.coef_),
-                "intercept": np.ascontiguousarray(self.model_.intercept_),
-            }
-            for position, vectorizer in enumerate(self.vectorizers_):
-                state = vectorizer.to_dict()
-                tensors[f"idf.{position}"] = np.asarray(state.pop("idf"))
-                features.append(state)
-            (temp / "features.json").write_text(json.dumps(features, ensure_ascii=False))
-            save_file(tensors, str(temp / "model.safetensors"))
-        return folder
+        features = []
+        tensors = {
+            "coef": np.ascontiguousarray(self.model_.coef_),
+            "intercept": np.ascontiguousarray(self.model_.intercept_),
+        }
+        for position, vectorizer in enumerate(self.vectorizers_):
+            state = vectorizer.to_dict()
+            tensors[f"idf.{position}"] = np.asarray(state.pop("idf"))
+            features.append(state)
+        meta = {"classes": self.classes_, "vectorizers": features}
+        (folder / "features.json").write_text(json.dumps(meta, ensure_ascii=False))
+        save_file(tensors, str(folder / "model.safetensors"))
+
+    def load_weights(self, folder: Path) -> TfidfClassifier:
+        """Read what :meth:`save_weights` wrote (the config comes from the bundle)."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        meta = read_json(folder / "features.json", "TF-IDF features")
+        try:
+            tensors = load_file(str(folder / "model.safetensors"))
+            self.classes_ = list(meta["classes"])
+            self.vectorizers_ = [
+                TfidfVectorizer.from_dict({**state, "idf": tensors[f"idf.{position}"]})
+                for position, state in enumerate(meta["vectorizers"])
+            ]
+            coef, intercept = tensors["coef"], tensors["intercept"]
+        except (SafetensorError, OSError, KeyError, TypeError) as exc:
+            raise UserError(f"{folder}: the TF-IDF weights are corrupted ({exc})") from None
+        model = self._make_model()
+        model.coef_, model.intercept_ = coef, intercept
+        model.classes_ = np.arange(len(self.classes_))
+        model.n_features_in_ = model.coef_.shape[1]
+        self.model_ = model
+        return self
+
+    def save(self, folder: str | Path) -> Path:
+        """Write a seqlab bundle (``load_bundle`` / ``seqlab predict`` read it); its labels
+        are the classes as strings."""
+        from seqlab.bundle import save_bundle
+        from seqlab.families.classification import ClassificationPreprocessing, TextClassification
+
+        self._check_fitted()
+        labels = ClassificationPreprocessing([str(c) for c in self.classes_])
+        return save_bundle(folder, self, task=TextClassification.task, preprocessing=labels)
 
     @classmethod
     def load(cls, folder: str | Path) -> TfidfClassifier:
-        from safetensors.numpy import load_file
+        """The classifier of a bundle written by :meth:`save` or by ``seqlab train``."""
+        from seqlab.bundle import load_bundle
 
-        folder = Path(folder)
-        meta = read_json(folder / "config.json", "TfidfClassifier config")
-        if meta.get("family") != FAMILY:
+        model = load_bundle(folder).model
+        if not isinstance(model, cls):
             raise UserError(
-                f"{folder} holds a {meta.get('family')!r} model, not {FAMILY!r}",
+                f"{folder} holds a {type(model).__name__}, not a TfidfClassifier",
                 "load it with seqlab.bundle.load_bundle",
             )
-        if not (folder / "model.safetensors").is_file():
-            raise UserError(f"{folder} has no model.safetensors", "save the classifier again")
-        tensors = load_file(str(folder / "model.safetensors"))
-        classifier = cls(TfidfClassifierConfig.from_dict(meta["model"]))
-        classifier.classes_ = list(meta["labels"])
-        classifier.vectorizers_ = [
-            TfidfVectorizer.from_dict({**state, "idf": tensors[f"idf.{position}"]})
-            for position, state in enumerate(read_json(folder / "features.json", "Features"))
-        ]
-        model = classifier._make_model()
-        model.coef_, model.intercept_ = tensors["coef"], tensors["intercept"]
-        model.classes_ = np.arange(len(classifier.classes_))
-        model.n_features_in_ = model.coef_.shape[1]
-        classifier.model_ = model
-        return classifier
+        return model

@@ -5,7 +5,8 @@ L number of layers, D number of directions (1 or 2), S state size (1, or 2 for L
 
 The parameters live in the cells (``self.cells[layer * D + direction]``, the same order as
 torch's ``h_0``), and ``Recurrent`` owns the time loop, the padding masks, the directions
-and the stacking (docs/architecture.md, "Conventions"). There are two ways to run the same parameters:
+and the stacking (docs/architecture.md, "Conventions"). There are two ways to run the
+same parameters:
 
 * **fused** (``fused=True`` and a cell in :data:`~seqlab.nn.cells.FUSED_KINDS`): the cells'
   own tensors are handed, in torch's flat order ``[W_ih, W_hh, b_ih, b_hh]`` per layer and
