@@ -41,7 +41,6 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast of the forward pass
     max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
     max_minutes: PositiveFloat | None = None  # wall-clock budget
     checkpoint_every: PositiveInt | None = None  # also checkpoint every N steps (exact resume)
