@@ -205,6 +205,14 @@ def test_bad_input_is_one_line_exit_2(work: Path, args: list[str], message: str)
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_tasks_lists_every_family() -> None:
+    result = runner.invoke(app, ["tasks"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for task in ("text-classification", "time-series-classification", "text-generation"):
+        assert task in result.output
+    assert "neural | tfidf" in result.output and "neural | ngram" in result.output
+
+
 def test_threads_option_sets_torch_threads() -> None:
     import torch
 

@@ -80,6 +80,25 @@ def train(
 
 
 @app.command()
+def tasks() -> None:
+    """The tasks seqlab trains (its families): model types and an example recipe each."""
+    import typing
+
+    from rich.table import Table
+
+    from seqlab.families import FAMILIES
+
+    table = Table(title="seqlab tasks")
+    for column in ("task", "what", "model.type", "example"):
+        table.add_column(column)
+    for name, family in FAMILIES.items():
+        members = typing.get_args(family.model_config) or (family.model_config,)
+        types = " | ".join(t for member in members for t in member.TYPES)
+        table.add_row(name, family.summary, types, f"seqlab train {family.example}")
+    console.print(table)
+
+
+@app.command()
 def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder")],
     split: Annotated[str, typer.Option(help="Split of the recipe's data set")] = "test",
