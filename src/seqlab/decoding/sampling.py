@@ -5,6 +5,8 @@ Legend: B batch, V vocabulary size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -37,3 +39,35 @@ def sample_next(
     logits = filter_logits(logits / temperature, top_k, top_p)
     probs = torch.softmax(logits, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def sample_tokens(
+    first_logits: Tensor,
+    step: Callable[[int], Tensor],
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    stop_id: int | None = None,
+    seed: int | None = None,
+    min_new_tokens: int = 0,
+) -> list[int]:
+    """Sample one continuation: ``first_logits`` (1, V) after the prompt, then
+    ``step(token)`` -> (1, V) logits after each drawn token; returns the new ids.
+
+    Sampling stops at ``stop_id`` (not returned), which is never drawn before
+    ``min_new_tokens`` tokens exist (HF ``generate``'s ``min_new_tokens``).
+    """
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    logits, new = first_logits, []
+    for _ in range(max_new_tokens):
+        logits = logits.float().cpu()
+        if stop_id is not None and len(new) < min_new_tokens:
+            logits[:, stop_id] = float("-inf")
+        token = int(sample_next(logits, temperature, top_k, top_p, generator).item())
+        if stop_id is not None and token == stop_id:
+            break
+        new.append(token)
+        if len(new) < max_new_tokens:
+            logits = step(token)
+    return new

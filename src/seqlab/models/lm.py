@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from seqlab.config import DropoutRate, PositiveFloat, PositiveInt
 from seqlab.data.batching import Batch
-from seqlab.decoding.sampling import sample_next
+from seqlab.decoding.sampling import sample_tokens
 from seqlab.errors import UserError
 from seqlab.models.output import ModelOutput, State
 from seqlab.nn.encoders import EncoderConfig, RecurrentConfig, build_encoder
@@ -168,30 +168,24 @@ class LanguageModel(nn.Module):
         seed: int | None = None,
         min_new_tokens: int = 0,
     ) -> list[int]:
-        """Continue ``prompt`` (token ids) one sampled token at a time; returns new ids.
-
-        Sampling stops at ``stop_id`` (not returned), which is never drawn before
-        ``min_new_tokens`` tokens exist (HF ``generate``'s ``min_new_tokens``). A
+        """Continue ``prompt`` (token ids) one sampled token at a time; returns new ids
+        (:func:`~seqlab.decoding.sampling.sample_tokens`: stop id, ``min_new_tokens``). A
         recurrent encoder reads each new token once, carrying its state; the others
         re-read the whole prefix. Call it on a model in eval mode (bundles are).
         """
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
         device = self.embedding.weight.device
         tokens = torch.tensor([prompt], dtype=torch.long, device=device)  # (1, P)
         logits, state = self._next_logits(tokens, None)
-        new: list[int] = []
-        for _ in range(max_new_tokens):
-            if stop_id is not None and len(new) < min_new_tokens:
-                logits[:, stop_id] = float("-inf")
-            next_id = sample_next(logits.cpu(), temperature, top_k, top_p, generator)
-            token = int(next_id.item())
-            if stop_id is not None and token == stop_id:
-                break
-            new.append(token)
-            step = next_id.view(1, 1).to(device)
+
+        def step(token: int) -> Tensor:
+            nonlocal tokens, state
+            new = torch.tensor([[token]], device=device)
             if self.encoder.stateful:
-                logits, state = self._next_logits(step, state)
+                logits, state = self._next_logits(new, state)
             else:
-                tokens = torch.cat([tokens, step], dim=1)
+                tokens = torch.cat([tokens, new], dim=1)
                 logits, state = self._next_logits(tokens, None)
-        return new
+            return logits
+
+        options = (temperature, top_k, top_p, stop_id, seed, min_new_tokens)
+        return sample_tokens(logits, step, max_new_tokens, *options)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from seqlab.config import PositiveFloat
-from seqlab.decoding.sampling import sample_next
+from seqlab.decoding.sampling import sample_tokens
 from seqlab.errors import UserError
 
 
@@ -116,18 +116,15 @@ class NGramLM:
         min_new_tokens: int = 0,
     ) -> list[int]:
         """Sample a continuation; the same arguments as ``LanguageModel.generate``."""
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        tokens, new = list(prompt), []
-        for _ in range(max_new_tokens):
-            logits = torch.from_numpy(self.next_log_probs(tokens)).float().unsqueeze(0)
-            if stop_id is not None and len(new) < min_new_tokens:
-                logits[:, stop_id] = float("-inf")
-            token = int(sample_next(logits, temperature, top_k, top_p, generator).item())
-            if stop_id is not None and token == stop_id:
-                break
-            new.append(token)
-            tokens.append(token)
-        return new
+        tokens = list(prompt)
+
+        def logits_after(token: int | None = None) -> torch.Tensor:
+            if token is not None:
+                tokens.append(token)
+            return torch.from_numpy(self.next_log_probs(tokens)).float().unsqueeze(0)  # (1, V)
+
+        options = (temperature, top_k, top_p, stop_id, seed, min_new_tokens)
+        return sample_tokens(logits_after(), logits_after, max_new_tokens, *options)
 
     # ------------------------------------------------------------ persistence (bundles)
     def save_weights(self, folder: Path) -> None:
