@@ -136,3 +136,53 @@ def test_same_seed_same_weights() -> None:
         runs.append(torch.cat([p.flatten() for p in model.parameters()]))
     assert torch.equal(runs[0], runs[1])
     assert not torch.equal(runs[0], runs[2])
+
+
+def test_budget_stop_mid_epoch_is_recorded_and_resumes_mid_epoch(tmp_path: Path) -> None:
+    train, valid = _task()  # 8 batches an epoch
+    cfg = dict(lr=0.02, progress=False, log_every=1)
+    state = fit(_model(), train, valid, TrainConfig(epochs=2, max_steps=3, **cfg), tmp_path)
+    assert state.stop_reason == "step budget reached at step 3 (epoch 1, 3/8 batches)"
+    assert state.history[-1]["partial_epoch"] is True
+    resumed = fit(_model(), train, valid, TrainConfig(epochs=2, **cfg), tmp_path, resume=True)
+    straight = fit(_model(), train, valid, TrainConfig(epochs=2, **cfg), tmp_path / "straight")
+    assert resumed.step == straight.step == 16
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["kind"] == "train"] == list(range(1, 17))
+    assert [r["epoch"] for r in rows if r["kind"] == "valid"] == [1, 2]  # the partial eval is gone
+
+
+def test_early_stopped_run_stays_stopped_on_resume(tmp_path: Path) -> None:
+    train, valid = _task()
+    cfg = TrainConfig(lr=0.0, epochs=20, early_stopping=2, progress=False)
+    first = fit(_model(), train, valid, cfg, tmp_path)
+    again = fit(_model(), train, valid, cfg, tmp_path, resume=True)
+    assert again.epoch == first.epoch == 3 and "early stopping" in again.stop_reason
+
+
+def test_resume_refuses_a_different_recipe_and_devices_are_checked(tmp_path: Path) -> None:
+    train, valid = _task()
+    recipe = {"train": {"lr": 0.01, "epochs": 1}, "data": {"seed": 0}}
+    fit(_model(), train, valid, TrainConfig(epochs=1, progress=False), tmp_path, recipe=recipe)
+    longer = {"train": {"lr": 0.01, "epochs": 3}, "data": {"seed": 0}}  # a budget may change
+    fit(
+        _model(),
+        train,
+        valid,
+        TrainConfig(epochs=1, progress=False),
+        tmp_path,
+        resume=True,
+        recipe=longer,
+    )
+    other = {"train": {"lr": 0.5, "epochs": 1}, "data": {"seed": 0}}
+    with pytest.raises(UserError, match=r"different recipe \(train.lr: 0.01 there, 0.5 now\)"):
+        fit(
+            _model(), train, valid, TrainConfig(progress=False), tmp_path, resume=True, recipe=other
+        )
+    model = _model()
+    fit(model, train, valid, TrainConfig(epochs=1, device="auto", progress=False))
+    assert next(model.parameters()).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA device"):
+            fit(_model(), train, valid, TrainConfig(epochs=1, device="cuda", progress=False))

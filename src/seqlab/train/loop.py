@@ -300,6 +300,7 @@ def fit(
                 "best": state.best,
                 "best_epoch": state.best_epoch,
                 "stopper_bad": stopper.bad if stopper is not None else 0,
+                "early_stopped": stopper is not None and stopper.bad >= stopper.patience,
                 "rng": _rng_state(),
                 "recipe": recipe,
             },
@@ -324,6 +325,8 @@ def fit(
             state.best_epoch = saved["best_epoch"]
             if stopper is not None:
                 stopper.best, stopper.bad = state.best, saved["stopper_bad"]
+            if saved["early_stopped"]:  # a finished run stays finished
+                state.stop, state.stop_reason = True, "early stopping (before the resumption)"
             epoch_open = not saved["epoch_done"]
             in_epoch, total, count = saved["in_epoch"], saved["loss_sum"], saved["loss_count"]
             carried = (
