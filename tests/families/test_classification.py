@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqlab.bundle import load_bundle
+from seqlab.errors import UserError
 from seqlab.families import FAMILIES
 from seqlab.families.classification import class_weights
 from seqlab.recipe import load_recipe
@@ -47,8 +49,15 @@ def test_one_nearest_neighbour_baseline_matches_brute_force() -> None:
 @pytest.mark.e2e
 def test_ucr_ecg200_gru_learns(tmp_path: Path) -> None:
     recipe = load_recipe(RECIPES / "ucr-ecg200-gru.toml", ["train.progress=false"])
-    metrics = train_recipe(recipe, tmp_path / "run").metrics
-    assert metrics["test_accuracy"] > 0.72  # majority class: 0.64; 1-NN: 0.88
+    result = train_recipe(recipe, tmp_path / "run")
+    assert result.metrics["test_accuracy"] > 0.72  # majority class: 0.64; 1-NN: 0.88
+    bundle = load_bundle(result.bundle)
+    series = recipe.family.prepare(recipe).data["test"][0][:5]
+    requests = [bundle.family.request_from_text(" ".join(map(str, x)), top_k=2) for x in series]
+    answers = bundle.predict(requests)
+    assert all(a.label in ("-1", "1") and len(a.top) == 2 for a in answers)
+    with pytest.raises(UserError, match="cannot read a series"):
+        bundle.family.request_from_text("0.1 abc")
 
 
 @pytest.mark.e2e
