@@ -118,8 +118,11 @@ def test_sigkill_at_three_moments_then_resume_equals_uninterrupted(
     per_epoch = total // 3
 
     rng = random.Random(1)
-    # Three moments, one in each third of the run, never on an epoch boundary.
-    targets = [rng.randrange(k * total // 3 + 2, (k + 1) * total // 3 - 2) for k in range(3)]
+    # Three moments, one in each third of the run (after the first step checkpoint), never
+    # on an epoch boundary.
+    targets = [
+        rng.randrange(max(k * total // 3, 8) + 2, (k + 1) * total // 3 - 2) for k in range(3)
+    ]
     targets = [t + 1 if t % per_epoch == 0 else t for t in targets]
     out = tmp_path / "killed"
     kills = 0

@@ -21,7 +21,7 @@ a task name. See docs/architecture.md for a worked "add a family" example.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,7 +50,6 @@ class Prepared:
     tokenizer: Tokenizer | None
     description: str
     data: Any = None  # family-specific: raw splits, token streams...
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def validated(schema: type[BaseModel], **values: Any) -> Any:
