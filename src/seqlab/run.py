@@ -63,7 +63,7 @@ def train_recipe(
     train_seconds = time.monotonic() - started
     with torch.no_grad():
         metrics, lines = family.report(model, prepared, recipe)
-    history = state.history  # empty for models fitted without the loop (TF-IDF + LR)
+    history = state.history  # one record per evaluated epoch (one for fitted models)
     best = history[state.best_epoch - 1] if state.best_epoch else (history or [{}])[-1]
     metrics = {
         **{k: v for k, v in best.items() if k.startswith("valid_")},
