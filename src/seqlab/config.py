@@ -79,13 +79,11 @@ def validate(cls: type[T], values: Any, where: str) -> T:
     may itself be a union of configs (a family with several model types).
     """
     members = _config_members(cls)
-    if members:
-        if dataclasses.is_dataclass(values) and type(values) in members:
+    if members:  # pick the member; anything but a dict or a member is refused below
+        if type(values) in members:
             cls = type(values)
-        elif isinstance(values, dict):
-            cls = _choose(members, values, where)
         else:
-            raise UserError(f"[{where}] must be a table of key = value lines, got {values!r}")
+            cls = _choose(members, values, where) if isinstance(values, dict) else members[0]
     if dataclasses.is_dataclass(values) and isinstance(values, cls):
         values = dataclasses.asdict(values)
     if not isinstance(values, dict):
@@ -96,10 +94,8 @@ def validate(cls: type[T], values: Any, where: str) -> T:
     for key, value in values.items():
         if key not in fields:
             raise UserError(f"unknown key '{where}.{key}'", did_you_mean(key, sorted(fields)))
-        members = _config_members(hints[key])
-        if members and isinstance(value, dict):
-            inner = f"{where}.{key}"
-            values[key] = validate(_choose(members, value, inner), value, inner)
+        if _config_members(hints[key]) and isinstance(value, dict):
+            values[key] = validate(hints[key], value, f"{where}.{key}")
     try:
         return _adapter(cls).validate_python(values)
     except ValidationError as error:
