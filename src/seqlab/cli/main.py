@@ -168,6 +168,9 @@ def generate(
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass")] = None,
     num: Annotated[int, typer.Option(help="Number of samples")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    truncate: Annotated[
+        bool, typer.Option(help="Keep the last tokens of a prompt longer than the context")
+    ] = False,
 ) -> None:
     """Continue a prompt with a text-generation bundle."""
     from seqlab.bundle import load_bundle
@@ -184,8 +187,12 @@ def generate(
         top_p=top_p,
         num_return_sequences=num,
         seed=seed,
+        truncate=truncate,
     )
-    for text in loaded.family.generate(loaded, request).texts:
+    response = loaded.family.generate(loaded, request)
+    if response.truncated:
+        typer.echo("note: the prompt was truncated to the model's context", err=True)
+    for text in response.texts:
         typer.echo(text)
 
 
@@ -204,7 +211,7 @@ def _register_plugins() -> None:
     """Command groups that live beside their subject (data, text, word2vec)."""
     import importlib
 
-    for module in ("seqlab.cli.data", "seqlab.cli.text", "seqlab.cli.w2v"):
+    for module in ("seqlab.cli.data", "seqlab.cli.text", "seqlab.cli.w2v", "seqlab.cli.compare"):
         try:
             plugin = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -72,10 +72,12 @@ class GenerateRequest(BaseModel):
     top_p: float | None = Field(None, gt=0, le=1)
     num_return_sequences: int = Field(1, ge=1, le=100)
     seed: int = 0
+    truncate: bool = False  # keep the prompt's last tokens when it exceeds the context
 
 
 class GenerateResponse(BaseModel):
     texts: list[str]
+    truncated: bool = False  # the prompt was cut to the model's context
 
 
 class Family:

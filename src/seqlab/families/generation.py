@@ -257,6 +257,15 @@ class TextGeneration(Family):
         return ", ".join(f"{item.token} {item.score:.3f}" for item in response.top)
 
     def generate(self, bundle: Any, request: GenerateRequest) -> GenerateResponse:
+        ids = bundle.tokenizer.encode(request.prompt) if request.prompt else []
+        limit = bundle.model.context_size
+        truncated = limit is not None and len(ids) > limit
+        if truncated and not request.truncate:
+            raise UserError(
+                f"the prompt has {len(ids)} tokens, more than the model's context of "
+                f"{limit} tokens",
+                "shorten the prompt, or pass --truncate to keep its last tokens",
+            )
         texts = [
             continue_text(
                 bundle.model,
@@ -271,7 +280,7 @@ class TextGeneration(Family):
             )
             for i in range(request.num_return_sequences)
         ]
-        return GenerateResponse(texts=texts)
+        return GenerateResponse(texts=texts, truncated=truncated)
 
 
 @torch.no_grad()
@@ -303,6 +312,8 @@ def continue_text(
     mostly get an empty continuation.
     """
     ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
+    if model.context_size is not None:
+        ids = ids[-model.context_size :]  # the caller decided to truncate (or it fits)
     stop = tokenizer.eos_id if unit == "word" else None
     new = model.generate(
         ids, max_new_tokens, temperature, top_k, top_p, stop_id=stop, seed=seed, min_new_tokens=1

@@ -146,8 +146,13 @@ class LanguageModel(nn.Module):
         loss = means["loss"]
         return {**means, "ppl": math.exp(min(loss, 50.0)), "bits": loss / math.log(2)}
 
+    @property
+    def context_size(self) -> int | None:
+        """The longest sequence the encoder reads (a Transformer's max_positions), or None."""
+        return self.encoder.max_positions
+
     def _next_logits(self, tokens: Tensor, state: State | None) -> tuple[Tensor, State | None]:
-        """(1, V) logits after ``tokens`` (1, P), from ``state`` when the encoder has one."""
+        """(1, V) logits after ``tokens`` (1, P), continuing ``state`` when given."""
         x = self.embedding(tokens)
         lengths = torch.tensor([tokens.shape[1]], device=tokens.device)
         outputs, state = self.encoder(x, lengths, state)
@@ -167,24 +172,44 @@ class LanguageModel(nn.Module):
         stop_id: int | None = None,
         seed: int | None = None,
         min_new_tokens: int = 0,
+        use_cache: bool = True,
     ) -> list[int]:
         """Continue ``prompt`` (token ids) one sampled token at a time; returns new ids
-        (:func:`~seqlab.decoding.sampling.sample_tokens`: stop id, ``min_new_tokens``). A
-        recurrent encoder reads each new token once, carrying its state; the others
-        re-read the whole prefix. Call it on a model in eval mode (bundles are).
+        (:func:`~seqlab.decoding.sampling.sample_tokens`: stop id, ``min_new_tokens``).
+
+        With ``use_cache`` an incremental encoder reads each new token once: a recurrent
+        stack carries its state, a causal Transformer its KV cache. Otherwise (or for a
+        CNN) every step re-reads the whole prefix. Once the text is longer than
+        ``context_size``, each step reads the last ``context_size`` tokens afresh (as
+        nanoGPT crops its context). A prompt longer than the context is an error (the
+        caller decides whether to truncate). Call it on a model in eval mode (bundles are).
         """
+        limit = self.context_size
+        if limit is not None and len(prompt) > limit:
+            raise UserError(
+                f"the prompt has {len(prompt)} tokens, more than the model's context of "
+                f"{limit} tokens",
+                "shorten the prompt, or let it be truncated to its last tokens (--truncate)",
+            )
         device = self.embedding.weight.device
-        tokens = torch.tensor([prompt], dtype=torch.long, device=device)  # (1, P)
-        logits, state = self._next_logits(tokens, None)
+        incremental = use_cache and self.encoder.incremental
+        context = list(prompt)
+
+        def read(tokens: list[int], state: State | None) -> tuple[Tensor, State | None]:
+            ids = torch.tensor([tokens], dtype=torch.long, device=device)  # (1, P)
+            return self._next_logits(ids, state)
+
+        logits, state = read(context, self.encoder.new_state() if incremental else None)
 
         def step(token: int) -> Tensor:
-            nonlocal tokens, state
-            new = torch.tensor([[token]], device=device)
-            if self.encoder.stateful:
-                logits, state = self._next_logits(new, state)
-            else:
-                tokens = torch.cat([tokens, new], dim=1)
-                logits, state = self._next_logits(tokens, None)
+            nonlocal state
+            context.append(token)
+            if incremental and (limit is None or len(context) <= limit):
+                logits, state = read([token], state)
+            else:  # re-read the (cropped) context
+                window = context if limit is None else context[-limit:]
+                fresh = self.encoder.new_state() if incremental else None
+                logits, state = read(window, fresh)
             return logits
 
         options = (temperature, top_k, top_p, stop_id, seed, min_new_tokens)

@@ -104,6 +104,8 @@ class NGramLM:
         row[self.pair_codes_[lo:hi] - v * self.vocab_size] = self.pair_counts_[lo:hi]
         return np.log((row + self.k_) / (self.context_counts_[v] + self.k_ * self.vocab_size))
 
+    context_size = None  # any prompt length (a bigram reads the last token)
+
     def generate(
         self,
         prompt: list[int],

@@ -10,28 +10,30 @@ with zeros on padded steps. Every encoder exposes:
 * ``causal``: True when output t depends on inputs <= t only — what a family that
   predicts the next step needs (a recurrent stack that is not bidirectional, a CNN
   with left padding, a Transformer with a causal mask);
-* ``stateful``: True when a final state can be carried into the next call
-  (truncated BPTT, step-by-step generation);
+* ``stateful``: True when the final state is carried into the next training chunk
+  (truncated BPTT over a token stream);
+* ``incremental``: True when a call given ``state`` continues the sequence, so
+  generation reads each new token once; ``new_state()`` is the state to start from
+  (None for a recurrent stack: zeros; a :class:`~seqlab.nn.attention.KVCache` for a
+  causal Transformer); ``max_positions``: the longest sequence it reads (None: any);
 * ``reset_parameters()``: its documented initialisation, the only one it gets.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import Tensor, nn
 
 from seqlab.config import DropoutRate, PositiveFloat, PositiveInt
-from seqlab.errors import UserError
 from seqlab.nn.cells import CELLS
 from seqlab.nn.heads import lengths_to_mask
 from seqlab.nn.recurrent import Recurrent
+from seqlab.nn.transformer import TransformerConfig, TransformerEncoder
 
 State = tuple[Tensor, ...]
 
@@ -70,22 +72,6 @@ class CNNConfig:
     causal: bool = False
 
 
-@dataclass
-class TransformerConfig:
-    """Vaswani 2017 encoder layers (pre-norm); ``causal`` adds the subsequent-position mask."""
-
-    TYPES: ClassVar[tuple[str, ...]] = ("transformer",)
-
-    type: str = "transformer"
-    hidden_size: PositiveInt = 128
-    num_layers: PositiveInt = 1
-    num_heads: PositiveInt = 4
-    feedforward_size: PositiveInt | None = None  # None: 4 * hidden_size
-    dropout: DropoutRate = 0.0
-    max_positions: Annotated[int, Field(ge=1)] = 2048
-    causal: bool = False
-
-
 EncoderConfig = RecurrentConfig | CNNConfig | TransformerConfig
 
 
@@ -93,6 +79,8 @@ class RecurrentEncoder(nn.Module):
     """A :class:`~seqlab.nn.recurrent.Recurrent` stack; also returns its final state."""
 
     stateful = True
+    incremental = True
+    max_positions = None
 
     def __init__(self, config: RecurrentConfig, input_size: int) -> None:
         super().__init__()
@@ -117,6 +105,10 @@ class RecurrentEncoder(nn.Module):
         for cell in self.rnn.cells:
             cell.reset_parameters(self.config.init_range)
 
+    def new_state(self) -> None:
+        """Start from zeros."""
+        return None
+
     def forward(
         self, x: Tensor, lengths: Tensor, state: State | None = None
     ) -> tuple[Tensor, State | None]:
@@ -131,6 +123,8 @@ class CNNEncoder(nn.Module):
     """
 
     stateful = False
+    incremental = False
+    max_positions = None
 
     def __init__(self, config: CNNConfig, input_size: int) -> None:
         super().__init__()
@@ -151,6 +145,10 @@ class CNNEncoder(nn.Module):
         for conv in self.convs:
             conv.reset_parameters()
 
+    def new_state(self) -> None:
+        """Nothing to carry (not incremental)."""
+        return None
+
     def forward(
         self, x: Tensor, lengths: Tensor, state: State | None = None
     ) -> tuple[Tensor, None]:
@@ -161,76 +159,6 @@ class CNNEncoder(nn.Module):
             h = torch.relu(conv(padded).transpose(1, 2)) * mask  # (B, T, H)
             h = self.dropout(h)
         return h, None
-
-
-def sinusoidal_positions(steps: int, size: int) -> Tensor:
-    """(steps, size) table: sin on even, cos on odd features (Vaswani 2017, §3.5)."""
-    position = torch.arange(steps).unsqueeze(1)
-    div = torch.exp(torch.arange(0, size, 2) * (-math.log(10000.0) / size))
-    table = torch.zeros(steps, size)
-    table[:, 0::2] = torch.sin(position * div)
-    table[:, 1::2] = torch.cos(position * div)[:, : size // 2]
-    return table
-
-
-class TransformerEncoder(nn.Module):
-    """Input projection + sinusoidal positions + pre-norm Transformer layers."""
-
-    stateful = False
-
-    def __init__(self, config: TransformerConfig, input_size: int) -> None:
-        super().__init__()
-        self.config = config
-        size = config.hidden_size
-        if size % config.num_heads:
-            raise UserError(
-                f"model.encoder.hidden_size {size} is not divisible by num_heads "
-                f"{config.num_heads}",
-                "pick hidden_size a multiple of num_heads",
-            )
-        self.project = nn.Linear(input_size, size) if input_size != size else nn.Identity()
-        self.register_buffer(
-            "positions", sinusoidal_positions(config.max_positions, size), persistent=False
-        )
-        layer = nn.TransformerEncoderLayer(
-            size,
-            config.num_heads,
-            config.feedforward_size or 4 * size,
-            config.dropout,
-            batch_first=True,
-            norm_first=True,
-        )
-        self.layers = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
-        self.directions, self.output_size = 1, size
-        self.causal = config.causal
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """torch's defaults: Xavier-uniform attention projections, Kaiming-uniform linears,
-        LayerNorm weight 1 and bias 0."""
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-        for layer in self.layers.layers:
-            layer.self_attn._reset_parameters()
-
-    def forward(
-        self, x: Tensor, lengths: Tensor, state: State | None = None
-    ) -> tuple[Tensor, None]:
-        steps = x.shape[1]
-        if steps > self.config.max_positions:
-            raise UserError(
-                f"a sequence of {steps} steps is longer than model.encoder.max_positions "
-                f"{self.config.max_positions}",
-                "truncate the input (data.max_length) or train with a larger max_positions",
-            )
-        mask = lengths_to_mask(lengths.to(x.device), steps)  # (B, T)
-        h = self.project(x) + self.positions[:steps]
-        causal = None
-        if self.causal:  # True above the diagonal: position t may not attend to t' > t
-            causal = torch.ones(steps, steps, dtype=torch.bool, device=x.device).triu(1)
-        h = self.layers(h, mask=causal, src_key_padding_mask=~mask, is_causal=self.causal)
-        return h * mask.unsqueeze(-1), None
 
 
 Encoder = RecurrentEncoder | CNNEncoder | TransformerEncoder

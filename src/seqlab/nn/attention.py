@@ -1,0 +1,230 @@
+"""Attention, next to the lecture's formulas (``001_*.txt``, "Механизм внутреннего внимания").
+
+Legend: B batch, T query steps, S key/value steps, E model size, h heads,
+d = E / h head size.
+
+Scaled dot-product attention (Vaswani et al. 2017, eq. 1)::
+
+    Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V
+
+Multi-head attention projects the input to h sets of queries, keys and values, attends
+in each head independently and concatenates the heads (§3.2.2)::
+
+    head_i = Attention(X W_i^Q, M W_i^K, M W_i^V);  MHA(X, M) = [head_1; …; head_h] W^O
+
+with M = X for self-attention and M = the other sequence (the encoder's outputs) for
+cross-attention.
+
+Masks here are boolean with **True = may attend** (a valid key), the convention of
+``torch.nn.functional.scaled_dot_product_attention``; ``torch.nn.MultiheadAttention``'s
+``key_padding_mask`` is the opposite (True = ignore). A causal mask lets query t see
+keys ≤ t only, so position t cannot read the token it is asked to predict.
+
+For incremental decoding, :class:`KVCache` keeps every layer's keys and values of the
+steps seen so far: each new token then costs one query against the cached keys instead
+of recomputing the whole prefix (GPT-2's ``past_key_values``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    mask: Tensor | None = None,
+    dropout: float = 0.0,
+    need_weights: bool = False,
+    causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """softmax(Q Kᵀ / √d) V, per head.
+
+    Args:
+        query: (B, h, T, d); key, value: (B, h, S, d).
+        mask: bool, broadcastable to (B, h, T, S), True where a query may attend a key.
+            Every query must be allowed at least one key.
+        dropout: dropout on the attention weights (pass 0 outside training).
+        need_weights: also return the weights (B, h, T, S); this takes the explicit
+            formula, otherwise torch's fused kernel (same numbers, tested).
+        causal: also mask future keys, the T queries being the last T of the S steps
+            (S > T when earlier steps come from a KV cache).
+
+    Returns:
+        (B, h, T, d) outputs and the weights or None.
+    """
+    if causal:
+        if mask is None and not need_weights:  # the kernel's own causal path: no mask tensor
+            out = F.scaled_dot_product_attention(
+                query, key, value, dropout_p=dropout, is_causal=True
+            )
+            return out, None
+        order = causal_mask(query.shape[-2], key.shape[-2] - query.shape[-2], query.device)
+        mask = order if mask is None else mask & order
+    if not need_weights:
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout)
+        return out, None
+    scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])  # (B, h, T, S)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    if dropout > 0:
+        weights = F.dropout(weights, dropout)
+    return weights @ value, weights
+
+
+def causal_mask(steps: int, offset: int = 0, device: torch.device | None = None) -> Tensor:
+    """(T, offset + T) bool: query i (absolute position offset + i) sees keys ≤ offset + i.
+
+    With a KV cache, the T new queries follow ``offset`` cached steps."""
+    keys = torch.arange(offset + steps, device=device)
+    queries = torch.arange(offset, offset + steps, device=device)
+    return keys[None, :] <= queries[:, None]
+
+
+class RotaryEmbedding(nn.Module):
+    """Rotary positions (Su et al. 2021, RoFormer), "rotate-half" layout of GPT-NeoX / Llama.
+
+    Feature pairs (j, j + d/2) of queries and keys at position p are rotated by the
+    angle p · θ_j with θ_j = base^(-2j/d), so the score q_p · k_p' depends on p - p'
+    only. Applied to (B, h, T, d) queries and keys; values are not rotated.
+    """
+
+    def __init__(self, head_size: int, max_positions: int, base: float = 10000.0) -> None:
+        super().__init__()
+        if head_size % 2:
+            raise ValueError(f"rotary positions need an even head size, got {head_size}")
+        inverse = base ** (-torch.arange(0, head_size, 2, dtype=torch.float64) / head_size)
+        angles = torch.arange(max_positions, dtype=torch.float64)[:, None] * inverse  # (P, d/2)
+        angles = torch.cat([angles, angles], dim=-1)  # (P, d)
+        self.register_buffer("cos", angles.cos().float(), persistent=False)
+        self.register_buffer("sin", angles.sin().float(), persistent=False)
+
+    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
+        """Rotate (B, h, T, d) ``x`` whose first step is at absolute position ``offset``."""
+        steps = x.shape[-2]
+        cos = self.cos[offset : offset + steps].to(x.dtype)
+        sin = self.sin[offset : offset + steps].to(x.dtype)
+        first, second = x.chunk(2, dim=-1)
+        rotated = torch.cat([-second, first], dim=-1)
+        return x * cos + rotated * sin
+
+
+class KVCache:
+    """Keys and values of the steps decoded so far, per layer, for incremental decoding.
+
+    ``keys[i]`` / ``values[i]``: (B, h, S, d) of layer i; ``mask``: (B, S) bool, valid
+    cached steps; ``length`` = S, the absolute position of the next step. A
+    Transformer stack passes the cache to every layer, then calls :meth:`advance`.
+    """
+
+    def __init__(self, num_layers: int) -> None:
+        self.keys: list[Tensor | None] = [None] * num_layers
+        self.values: list[Tensor | None] = [None] * num_layers
+        self.mask: Tensor | None = None
+        self.length = 0
+
+    def update(self, layer: int, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+        """Append (B, h, T, d) ``key``/``value`` to layer ``layer``; return all (B, h, S+T, d)."""
+        old_key, old_value = self.keys[layer], self.values[layer]
+        if old_key is not None and old_value is not None:
+            key = torch.cat([old_key, key], dim=2)
+            value = torch.cat([old_value, value], dim=2)
+        self.keys[layer], self.values[layer] = key, value
+        return key, value
+
+    def key_mask(self, mask: Tensor) -> Tensor:
+        """(B, S + T) valid keys: the cached steps' mask followed by the new (B, T) ``mask``."""
+        return mask if self.mask is None else torch.cat([self.mask, mask], dim=1)
+
+    def advance(self, mask: Tensor) -> None:
+        """Record T new steps with (B, T) validity ``mask`` (after every layer saw them)."""
+        self.mask = self.key_mask(mask)
+        self.length = self.mask.shape[1]
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention with padding and causal masks, rotary positions and a KV cache.
+
+    Self-attention (``memory=None``) projects queries, keys and values with one fused
+    (E, 3E) linear map ``qkv``; cross-attention (``kv_size`` given) projects the queries
+    with ``query`` and the memory with ``key_value`` (E_kv -> 2E). ``output`` is W^O.
+
+    ``forward(x, mask=None, causal=False, memory=None, memory_mask=None, cache=None,
+    layer=0, rotary=None, need_weights=False)``:
+        x: (B, T, E) queries' inputs; mask: (B, T) bool valid steps of ``x`` (self-
+        attention keys); memory: (B, S, E_kv) and memory_mask (B, S) for cross-
+        attention; cache: a :class:`KVCache` holding this layer's earlier steps (self-
+        attention only); rotary: a :class:`RotaryEmbedding` applied to queries and keys.
+        Returns (B, T, E) and, with ``need_weights``, the weights (B, h, T, S).
+    """
+
+    def __init__(
+        self,
+        size: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        kv_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        if size % num_heads:
+            raise ValueError(f"size {size} is not divisible by num_heads {num_heads}")
+        self.size, self.num_heads, self.head_size = size, num_heads, size // num_heads
+        self.dropout = dropout
+        self.cross = kv_size is not None
+        if self.cross:
+            self.query = nn.Linear(size, size, bias=bias)
+            self.key_value = nn.Linear(kv_size, 2 * size, bias=bias)
+        else:
+            self.qkv = nn.Linear(size, 3 * size, bias=bias)
+        self.output = nn.Linear(size, size, bias=bias)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        """(B, T, E) -> (B, h, T, d)."""
+        batch, steps, _ = x.shape
+        return x.view(batch, steps, self.num_heads, self.head_size).transpose(1, 2)
+
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        causal: bool = False,
+        memory: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        rotary: RotaryEmbedding | None = None,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        batch, steps, _ = x.shape
+        if self.cross:
+            if memory is None:
+                raise ValueError("cross-attention needs memory (B, S, E_kv)")
+            query = self._heads(self.query(x))
+            key, value = (self._heads(t) for t in self.key_value(memory).chunk(2, dim=-1))
+            key_mask = memory_mask
+        else:
+            query, key, value = (self._heads(t) for t in self.qkv(x).chunk(3, dim=-1))
+            offset = cache.length if cache is not None else 0
+            if rotary is not None:
+                query, key = rotary(query, offset), rotary(key, offset)
+            if cache is not None:
+                key, value = cache.update(layer, key, value)
+                if mask is None:
+                    mask = x.new_ones(batch, steps, dtype=torch.bool)
+                mask = cache.key_mask(mask)
+            key_mask = mask
+        # (B, 1, 1, S): True where a key may be attended; the causal part is added below.
+        full = None if key_mask is None else key_mask[:, None, None, :]
+        dropout = self.dropout if self.training else 0.0
+        out, weights = scaled_dot_product_attention(
+            query, key, value, full, dropout, need_weights, causal=causal and not self.cross
+        )
+        out = out.transpose(1, 2).reshape(batch, steps, self.size)  # heads concatenated
+        return self.output(out), weights
