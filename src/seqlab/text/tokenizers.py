@@ -7,11 +7,13 @@
 - :class:`BPETokenizer` (byte-level, Sennrich et al. 2016; Radford et al. 2019) and
   :class:`WordPieceTokenizer` (Schuster & Nakajima 2012; Devlin et al. 2019), trained
   locally with HF ``tokenizers``.
+- :class:`PretrainedTokenizer`: a published checkpoint's own ``tokenizer.json`` (BERT's
+  WordPiece, ...) with the checkpoint's ids; loaded, never trained.
 
-:func:`make_tokenizer` builds any of them by its name in :data:`KINDS`.
+:func:`make_tokenizer` builds any of the trained ones by its name in :data:`KINDS`.
 
-Every tokenizer reserves the same special ids ``<pad>=0, <unk>=1, <bos>=2, <eos>=3,
-<mask>=4`` and saves to a single JSON file (``tokenizer.json`` in a model bundle).
+Every trained tokenizer reserves the same special ids ``<pad>=0, <unk>=1, <bos>=2,
+<eos>=3, <mask>=4``; all save to a single JSON file (``tokenizer.json`` in a bundle).
 """
 
 from __future__ import annotations
@@ -442,8 +444,219 @@ class WordPieceTokenizer(_HFTokenizer):
         return hf_tokenizer, trainer
 
 
+# Special-token roles of a checkpoint's tokenizer, as HF's special_tokens_map.json names them.
+_ROLES: tuple[str, ...] = ("pad", "unk", "cls", "sep", "mask", "bos", "eos")
+
+
+def _token_content(value: Any) -> str | None:
+    """A special_tokens_map entry: ``"[PAD]"`` or ``{"content": "[PAD]", ...}``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    return None
+
+
+class PretrainedTokenizer(_HFTokenizer):
+    """A published checkpoint's own tokenizer (its HF ``tokenizer.json``), with its own ids.
+
+    Built with :meth:`from_folder`, never trained. The ids are the checkpoint's (BERT
+    uncased: ``[PAD]=0, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103``), so seqlab's
+    ``<pad>=0, <unk>=1`` layout does not hold here: use :attr:`pad_id`, :attr:`unk_id`,
+    :attr:`mask_id`. The special-token roles come from ``special_tokens_map.json`` (or
+    ``tokenizer_config.json``, else what ``tokenizer.json`` itself says).
+
+    ``encode(text)`` returns what the model reads: with ``add_special_tokens`` (default)
+    the checkpoint's template adds them (``[CLS] … [SEP]`` for BERT, ``<s> … </s>`` for
+    RoBERTa), as HF's ``tokenizer(text)`` does; :meth:`tokenize` gives the pieces without
+    them. :attr:`bos_id` / :attr:`eos_id` are the checkpoint's bos/eos, else [CLS]/[SEP].
+    ``max_length`` truncates like HF's ``truncation=True`` (the specials are kept);
+    the padding and truncation stored in ``tokenizer.json`` are dropped, since seqlab
+    pads batches itself. A special token written in the text (``"[MASK]"``) is that
+    token, as in HF. The whole ``tokenizer.json`` is saved inside :meth:`to_dict`.
+    """
+
+    kind = "pretrained"
+    _params = ("add_special_tokens", "max_length")
+
+    def __init__(self, add_special_tokens: bool = True, max_length: int | None = None) -> None:
+        if max_length is not None and max_length < 1:
+            raise UserError(f"max_length={max_length} must be >= 1", "pass None or a length")
+        self.add_special_tokens = add_special_tokens
+        self.max_length = max_length
+
+    def params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._params}
+
+    def fit(self, texts: Iterable[str]) -> PretrainedTokenizer:
+        raise UserError(
+            "a pretrained tokenizer is not trained",
+            "load it with PretrainedTokenizer.from_folder(checkpoint_folder)",
+        )
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: str | os.PathLike[str],
+        add_special_tokens: bool = True,
+        max_length: int | None = None,
+    ) -> PretrainedTokenizer:
+        """Load ``folder/tokenizer.json`` and the special-token roles beside it."""
+        folder = os.fspath(folder)
+        path = os.path.join(folder, "tokenizer.json")
+        if not os.path.isfile(path):
+            raise UserError(
+                f"no tokenizer.json in {folder}",
+                "point to a checkpoint folder saved by HF tokenizers / transformers",
+            )
+        try:
+            hf_tokenizer = HFTokenizer.from_file(path)
+        except Exception as error:  # tokenizers raises a bare Exception on a bad file
+            raise UserError(
+                f"{path} is not a HF tokenizers file ({str(error).splitlines()[0]})",
+                "re-save it with tokenizer.save_pretrained(folder)",
+            ) from error
+        roles: dict[str, str] = {}
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            side = os.path.join(folder, name)
+            data = read_json(side, name) if os.path.isfile(side) else {}
+            for role in _ROLES:
+                token = (
+                    _token_content(data.get(f"{role}_token")) if isinstance(data, dict) else None
+                )
+                if token is not None and role not in roles:
+                    roles[role] = token
+        tokenizer = cls(add_special_tokens=add_special_tokens, max_length=max_length)
+        tokenizer._set_roles(hf_tokenizer, {**_roles_in(hf_tokenizer), **roles})
+        return tokenizer
+
+    def _set_roles(self, hf_tokenizer: HFTokenizer, roles: dict[str, str]) -> None:
+        for role, token in roles.items():
+            if hf_tokenizer.token_to_id(token) is None:
+                raise UserError(
+                    f"the {role} token {token!r} is not in the tokenizer's vocabulary",
+                    "check special_tokens_map.json against tokenizer.json",
+                )
+        for role in ("pad", "unk"):  # seqlab pads batches and maps unknown tokens
+            if role not in roles:
+                raise UserError(
+                    f"the tokenizer names no {role} token",
+                    f"add {role}_token to special_tokens_map.json",
+                )
+        self.roles_ = dict(roles)
+        self._set_model(hf_tokenizer)
+
+    def _set_model(self, hf_tokenizer: HFTokenizer) -> None:
+        hf_tokenizer.no_padding()
+        if self.max_length is None:
+            hf_tokenizer.no_truncation()
+        else:
+            hf_tokenizer.enable_truncation(self.max_length)
+        self.hf_ = hf_tokenizer
+
+    def _role_id(self, role: str) -> int:
+        self._hf()
+        token = self.roles_.get(role)
+        if token is None:
+            raise UserError(f"this tokenizer has no {role} token", "use a tokenizer that has one")
+        return int(self.hf_.token_to_id(token))
+
+    @property
+    def pad_id(self) -> int:
+        return self._role_id("pad")
+
+    @property
+    def unk_id(self) -> int:
+        return self._role_id("unk")
+
+    @property
+    def mask_id(self) -> int:
+        return self._role_id("mask")
+
+    @property
+    def cls_id(self) -> int:
+        return self._role_id("cls")
+
+    @property
+    def sep_id(self) -> int:
+        return self._role_id("sep")
+
+    @property
+    def bos_id(self) -> int:
+        return self._role_id("bos" if "bos" in self._roles() else "cls")
+
+    @property
+    def eos_id(self) -> int:
+        return self._role_id("eos" if "eos" in self._roles() else "sep")
+
+    def _roles(self) -> dict[str, str]:
+        self._hf()
+        return self.roles_
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        """Role -> id of every special token the checkpoint names (``{"pad": 0, ...}``)."""
+        return {role: self._role_id(role) for role in self._roles()}
+
+    def _encode(self, text: str) -> list[int]:
+        return self._hf().encode(text, add_special_tokens=self.add_special_tokens).ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids -> text without pad/cls/sep/bos/eos ([MASK] and [UNK] stay visible)."""
+        skip = {self._role_id(r) for r in ("pad", "cls", "sep", "bos", "eos") if r in self._roles()}
+        return self._decode([int(index) for index in ids if int(index) not in skip])
+
+    def _state(self) -> dict[str, Any]:
+        return {"hf": json.loads(self._hf().to_str()), "roles": dict(self.roles_)}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        if "hf" in data:
+            roles = data.get("roles")
+            if not isinstance(roles, dict):
+                raise UserError("a pretrained tokenizer without its roles", "re-save it")
+            self._set_roles(HFTokenizer.from_str(json.dumps(data["hf"])), roles)
+
+
+def _roles_in(hf_tokenizer: HFTokenizer) -> dict[str, str]:
+    """Special-token roles that ``tokenizer.json`` itself tells: unk from the model, pad
+    from the padding, cls/sep from the single-sequence template, mask by name."""
+    data = json.loads(hf_tokenizer.to_str())
+    roles: dict[str, str] = {}
+    unk = (data.get("model") or {}).get("unk_token")
+    if isinstance(unk, str):
+        roles["unk"] = unk
+    padding = data.get("padding") or {}
+    if isinstance(padding.get("pad_token"), str):
+        roles["pad"] = padding["pad_token"]
+    processor = data.get("post_processor") or {}
+    single = [
+        item["SpecialToken"]["id"] for item in processor.get("single", []) if "SpecialToken" in item
+    ]
+    if processor.get("type") == "TemplateProcessing" and single:
+        template = processor["single"]
+        if "SpecialToken" in template[0]:
+            roles["cls"] = template[0]["SpecialToken"]["id"]
+        if "SpecialToken" in template[-1]:
+            roles["sep"] = template[-1]["SpecialToken"]["id"]
+    elif isinstance(processor.get("cls"), list) and isinstance(processor.get("sep"), list):
+        roles["cls"], roles["sep"] = processor["cls"][0], processor["sep"][0]  # BertProcessing
+    for added in data.get("added_tokens", []):
+        content = added.get("content", "")
+        for role in ("pad", "mask"):
+            if added.get("special") and role in content.lower() and role not in roles:
+                roles[role] = content
+    return roles
+
+
 TOKENIZERS: dict[str, type[Tokenizer]] = {
-    cls.kind: cls for cls in (WordTokenizer, CharTokenizer, BPETokenizer, WordPieceTokenizer)
+    cls.kind: cls
+    for cls in (
+        WordTokenizer,
+        CharTokenizer,
+        BPETokenizer,
+        WordPieceTokenizer,
+        PretrainedTokenizer,
+    )
 }
 
 
