@@ -33,6 +33,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from seqlab.errors import UserError
 from seqlab.nn.cells import CELLS, FUSED_KINDS, Cell, State, check_cell_name, make_cell
+from seqlab.nn.fast_cells import FAST_SCANS, Scan, fast_scan
 
 # Fused kernel name (FUSED_KINDS values) -> torch function, same signatures as _VF.*.
 _KERNELS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh}
@@ -112,6 +113,11 @@ class Recurrent(nn.Module):
         """True when ``forward`` will run torch's fused kernel."""
         return self.fused and self.cell_name in FUSED_KINDS
 
+    @property
+    def uses_fast_path(self) -> bool:
+        """True when ``forward`` will run the cell's fast path (``seqlab.nn.fast_cells``)."""
+        return self.fused and not self.uses_fused_kernel and CELLS[self.cell_name] in FAST_SCANS
+
     def extra_repr(self) -> str:
         return (
             f"{self.cell_name!r}, {self.input_size}, {self.hidden_size}, "
@@ -149,8 +155,10 @@ class Recurrent(nn.Module):
         state = self._check_state(state, batch_size, x)
         if self.uses_fused_kernel:
             outputs, final_state = self._forward_fused(x, lengths, state)
+        elif self.uses_fast_path:
+            outputs, final_state = self._forward_unfused(x, lengths, state, fast_scan)
         else:
-            outputs, final_state = self._forward_unfused(x, lengths, state)
+            outputs, final_state = self._forward_unfused(x, lengths, state, _scan)
         if not self.batch_first:
             outputs = outputs.transpose(0, 1)  # (T, B, D*H)
         return outputs, final_state
@@ -256,8 +264,9 @@ class Recurrent(nn.Module):
 
     # ---------------------------------------------------------------- unfused path
     def _forward_unfused(
-        self, x: Tensor, lengths: Tensor | None, state: State
+        self, x: Tensor, lengths: Tensor | None, state: State, scan: Scan
     ) -> tuple[Tensor, State]:
+        """Layers and directions around ``scan`` (``_scan``, or ``fast_scan``)."""
         steps = x.size(1)
         valid: Tensor | None = None
         reverse_index: Tensor | None = None
@@ -278,7 +287,7 @@ class Recurrent(nn.Module):
                 index = layer * self.num_directions + direction
                 initial = tuple(tensor[index] for tensor in state)  # S x (B, H)
                 sequence = layer_input if direction == 0 else _reverse(layer_input, reverse_index)
-                outputs, final = _scan(self.cells[index], sequence, valid, initial)
+                outputs, final = scan(self.cells[index], sequence, valid, initial)
                 directions.append(outputs if direction == 0 else _reverse(outputs, reverse_index))
                 finals.append(final)
             layer_input = torch.cat(directions, dim=-1)  # (B, T', D*H)
@@ -288,6 +297,7 @@ class Recurrent(nn.Module):
         outputs = layer_input
         if outputs.size(1) < steps:
             outputs = F.pad(outputs, (0, 0, 0, steps - outputs.size(1)))  # (B, T, D*H)
+        outputs = outputs.contiguous()  # fast_scan's outputs are time-major views
         final_state = tuple(
             torch.stack([final[k] for final in finals]) for k in range(self.state_size)
         )  # S x (L*D, B, H)
