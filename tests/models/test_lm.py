@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from seqlab.data.batching import Batch
+from seqlab.errors import UserError
 from seqlab.models.lm import LanguageModel, LanguageModelConfig
 from seqlab.nn.encoders import RecurrentConfig
+from seqlab.nn.transformer import TransformerConfig
 
 
 def _lm(hidden_size: int = 8, **kw) -> LanguageModel:
@@ -68,3 +71,20 @@ def test_learns_a_cycle_and_generates_it_greedily() -> None:
     assert len(held) >= 2 and 4 not in held[:2]
     again = model.generate([1], 8, temperature=1.0, seed=5)
     assert again == model.generate([1], 8, temperature=1.0, seed=5)
+
+
+def test_init_std_is_gpt2_normal_and_wins_over_init_range() -> None:
+    torch.manual_seed(0)
+    model = LanguageModel(
+        LanguageModelConfig(vocab_size=5000, embedding_dim=64, init_std=0.02, init_range=0.1)
+    )
+    assert abs(model.embedding.weight.std().item() - 0.02) < 0.001
+    assert model.decoder.bias.abs().sum() == 0
+
+
+def test_a_prompt_longer_than_the_context_is_a_user_error() -> None:
+    encoder = TransformerConfig(hidden_size=8, num_heads=2, causal=True, max_positions=6)
+    model = LanguageModel(LanguageModelConfig(vocab_size=12, embedding_dim=8, encoder=encoder))
+    assert model.context_size == 6 and _lm().context_size is None
+    with pytest.raises(UserError, match="more than the model's context of 6"):
+        model.eval().generate(list(range(7)), 3)

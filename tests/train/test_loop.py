@@ -35,6 +35,23 @@ def test_cosine_warmup_and_plateau() -> None:
     assert plateau.at(0, 4) == pytest.approx(0.1)
 
 
+def test_cosine_ends_at_min_lr_at_max_steps() -> None:
+    cfg = TrainConfig(lr=1e-3, min_lr=1e-4, schedule="cosine", epochs=100, max_steps=2000)
+    schedule = LearningRate(cfg, 50)
+    assert schedule.at(1000, 20) == pytest.approx(1e-4 + 0.9e-3 * 0.5)
+    assert schedule.at(2000, 40) == pytest.approx(1e-4)
+
+
+def test_adamw_decays_matrices_only_and_takes_betas() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))
+    cfg = TrainConfig(optimizer="adamw", weight_decay=0.1, betas=(0.9, 0.99))
+    optimizer = build_optimizer(model, cfg)
+    decayed, plain = optimizer.param_groups
+    assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    assert [p.shape for p in decayed["params"]] == [(4, 3)]
+    assert len(plain["params"]) == 3 and decayed["betas"] == (0.9, 0.99)
+
+
 @pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "adamw"])
 def test_optimizers(name: str) -> None:
     model = torch.nn.Linear(2, 1)

@@ -44,6 +44,7 @@ class LanguageModelConfig:
     tie_weights: bool = True
     embedding_dropout: DropoutRate = 0.0  # dropout on embeddings and on encoder outputs
     init_range: PositiveFloat | None = 0.1  # uniform(±r) for embedding, projection, decoder
+    init_std: PositiveFloat | None = None  # normal(0, σ) instead (GPT-2: 0.02); wins if set
     pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
     freeze_embeddings: bool = False  # keep embedding rows (and a tied decoder) fixed
     vocab_size: int = 0
@@ -74,10 +75,11 @@ class LanguageModel(nn.Module):
     (B, T, V), the mean loss over non-pad targets, and the encoder's final ``state``
     (recurrent encoders), which the caller may pass back in for the next chunk.
 
-    Initialisation: with ``init_range`` r, the embedding, projection and decoder are
-    uniform(±r) (Zaremba 2014); the encoder keeps its own initialisation (a recurrent
-    stack's is set by ``model.encoder.init_range`` and the cell, e.g. LSTM-b's forget
-    bias of 1). Without ``init_range``: torch's defaults.
+    Initialisation: with ``init_std`` σ, the embedding, projection and decoder weights
+    are normal(0, σ) and the biases zero (GPT-2); else with ``init_range`` r they are
+    uniform(±r) (Zaremba 2014); with neither, torch's defaults. The encoder keeps its
+    own initialisation (a recurrent stack's is set by ``model.encoder.init_range`` and
+    the cell, e.g. LSTM-b's forget bias of 1; a Transformer's by its ``init_std``).
     """
 
     METRICS: ClassVar[dict[str, str]] = {"loss": "min", "ppl": "min", "bits": "min"}
@@ -105,7 +107,13 @@ class LanguageModel(nn.Module):
         own = [m for m in (self.embedding, self.projection, self.decoder) if m is not None]
         for module in own:
             module.reset_parameters()  # torch's defaults (a tied weight: the decoder's)
-        if self.config.init_range is not None:
+        if self.config.init_std is not None:
+            with torch.no_grad():
+                for module in own:
+                    module.weight.normal_(0.0, self.config.init_std)
+                    if getattr(module, "bias", None) is not None:
+                        module.bias.zero_()
+        elif self.config.init_range is not None:
             r = self.config.init_range
             with torch.no_grad():
                 for module in own:

@@ -58,8 +58,11 @@ def scaled_dot_product_attention(
     Returns:
         (B, h, T, d) outputs and the weights or None.
     """
+    if causal and query.shape[-2] == 1:
+        causal = False  # one new query, the last step: it may see every key
     if causal:
-        if mask is None and not need_weights:  # the kernel's own causal path: no mask tensor
+        same_steps = query.shape[-2] == key.shape[-2]
+        if mask is None and same_steps and not need_weights:  # the kernel's own causal path
             out = F.scaled_dot_product_attention(
                 query, key, value, dropout_p=dropout, is_causal=True
             )
@@ -118,34 +121,62 @@ class RotaryEmbedding(nn.Module):
 class KVCache:
     """Keys and values of the steps decoded so far, per layer, for incremental decoding.
 
-    ``keys[i]`` / ``values[i]``: (B, h, S, d) of layer i; ``mask``: (B, S) bool, valid
-    cached steps; ``length`` = S, the absolute position of the next step. A
-    Transformer stack passes the cache to every layer, then calls :meth:`advance`.
+    ``layer(i)``: layer i's (B, h, S, d) keys and values; ``mask``: (B, S) bool, valid
+    cached steps, None while all are valid; ``length`` = S, the absolute position of the
+    next step. Storage grows by doubling, so appending one step copies nothing (HF's
+    ``DynamicCache`` concatenates instead: O(S) per step). A Transformer stack passes
+    the cache to every layer, then calls :meth:`advance`.
     """
 
     def __init__(self, num_layers: int) -> None:
-        self.keys: list[Tensor | None] = [None] * num_layers
-        self.values: list[Tensor | None] = [None] * num_layers
+        self._keys: list[Tensor | None] = [None] * num_layers
+        self._values: list[Tensor | None] = [None] * num_layers
         self.mask: Tensor | None = None
         self.length = 0
 
+    def layer(self, index: int) -> tuple[Tensor, Tensor]:
+        """Layer ``index``'s cached (B, h, S, d) keys and values."""
+        keys, values = self._keys[index], self._values[index]
+        if keys is None or values is None:
+            raise ValueError(f"layer {index} has nothing cached yet")
+        return keys[:, :, : self.length], values[:, :, : self.length]
+
     def update(self, layer: int, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
-        """Append (B, h, T, d) ``key``/``value`` to layer ``layer``; return all (B, h, S+T, d)."""
-        old_key, old_value = self.keys[layer], self.values[layer]
-        if old_key is not None and old_value is not None:
-            key = torch.cat([old_key, key], dim=2)
-            value = torch.cat([old_value, value], dim=2)
-        self.keys[layer], self.values[layer] = key, value
-        return key, value
+        """Store (B, h, T, d) ``key``/``value`` after the cached steps of ``layer``; return
+        its keys and values of all S + T steps."""
+        start, end = self.length, self.length + key.shape[2]
+        keys, values = self._keys[layer], self._values[layer]
+        if keys is None or values is None or keys.shape[2] < end:
+            capacity = max(end, 64, 2 * (0 if keys is None else keys.shape[2]))
+            batch, heads, _, size = key.shape
+            grown_keys = key.new_empty(batch, heads, capacity, size)
+            grown_values = value.new_empty(batch, heads, capacity, value.shape[-1])
+            if keys is not None and values is not None:
+                grown_keys[:, :, :start] = keys[:, :, :start]
+                grown_values[:, :, :start] = values[:, :, :start]
+            keys, values = grown_keys, grown_values
+            self._keys[layer], self._values[layer] = keys, values
+        keys[:, :, start:end] = key
+        values[:, :, start:end] = value
+        return keys[:, :, :end], values[:, :, :end]
 
-    def key_mask(self, mask: Tensor) -> Tensor:
-        """(B, S + T) valid keys: the cached steps' mask followed by the new (B, T) ``mask``."""
-        return mask if self.mask is None else torch.cat([self.mask, mask], dim=1)
+    def key_mask(self, mask: Tensor | None, batch: int, steps: int) -> Tensor | None:
+        """(B, S + T) valid keys: the cached steps' then the T new steps' (B, T) ``mask``;
+        None (no mask needed) while every step is valid."""
+        if self.mask is None and mask is None:
+            return None
+        old = self.mask
+        if old is None:
+            old = torch.ones(batch, self.length, dtype=torch.bool, device=mask.device)
+        if mask is None:
+            mask = torch.ones(batch, steps, dtype=torch.bool, device=old.device)
+        return torch.cat([old, mask], dim=1)
 
-    def advance(self, mask: Tensor) -> None:
-        """Record T new steps with (B, T) validity ``mask`` (after every layer saw them)."""
-        self.mask = self.key_mask(mask)
-        self.length = self.mask.shape[1]
+    def advance(self, mask: Tensor | None, batch: int, steps: int) -> None:
+        """Record T new steps with (B, T) validity ``mask`` (None: all valid), after every
+        layer saw them."""
+        self.mask = self.key_mask(mask, batch, steps)
+        self.length += steps
 
 
 class MultiHeadAttention(nn.Module):
@@ -216,9 +247,7 @@ class MultiHeadAttention(nn.Module):
                 query, key = rotary(query, offset), rotary(key, offset)
             if cache is not None:
                 key, value = cache.update(layer, key, value)
-                if mask is None:
-                    mask = x.new_ones(batch, steps, dtype=torch.bool)
-                mask = cache.key_mask(mask)
+                mask = cache.key_mask(mask, batch, steps)
             key_mask = mask
         # (B, 1, 1, S): True where a key may be attended; the causal part is added below.
         full = None if key_mask is None else key_mask[:, None, None, :]

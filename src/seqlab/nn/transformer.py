@@ -28,7 +28,7 @@ Two published layouts, as recipes write them::
             embedding_norm = true, layer_norm_eps = 1e-12
 
 Both compute the same numbers as HF transformers' ``GPT2LMHeadModel`` / ``BertModel``
-with copied weights (tests/nn/test_transformer.py, tests/nn/test_bert_checkpoint.py).
+with copied weights (tests/nn/test_transformer.py, tests/models/test_bert.py).
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ class TransformerEncoder(nn.Module):
                 "truncate the input (data.max_length) or train with a larger max_positions",
             )
         valid = lengths_to_mask(lengths.to(x.device), steps)  # (B, T)
-        mask = None if bool(valid.all()) and state is None else valid
+        mask = None if bool(valid.all()) else valid  # None: the kernels' unmasked paths
         h = self.project(x)
         if self.learned_positions is not None:
             h = h + self.learned_positions.weight[offset : offset + steps]
@@ -295,7 +295,7 @@ class TransformerEncoder(nn.Module):
         for index, block in enumerate(self.blocks):
             h = block(h, mask, state, index, memory, memory_mask)
         if state is not None:
-            state.advance(valid)
+            state.advance(mask, x.shape[0], steps)
         if self.final_norm is not None:
             h = self.final_norm(h)
         return h * valid.unsqueeze(-1), state

@@ -26,13 +26,15 @@ class TrainConfig:
     lr: PositiveFloat = 1e-3
     momentum: Probability = 0.0
     nesterov: bool = False
-    weight_decay: NonNegativeFloat = 0.0
+    weight_decay: NonNegativeFloat = 0.0  # adamw: on weight matrices only (nanoGPT, HF Trainer)
+    betas: tuple[Probability, Probability] = (0.9, 0.999)  # adam / adamw
     epochs: PositiveInt = 10
     schedule: Literal["none", "step", "cosine", "plateau"] = "none"
     decay_start: NonNegativeInt = 0  # step: lr *= gamma every `step_size` epochs after this one
     step_size: PositiveInt = 1
     gamma: Annotated[float, Field(gt=0, le=1)] = 0.5  # the decay factor of step / plateau
     warmup_steps: NonNegativeInt = 0  # linear warm-up, any schedule
+    min_lr: NonNegativeFloat = 0.0  # cosine: the floor it decays to
     patience_lr: PositiveInt = 1  # plateau: epochs without improvement before lr *= gamma
     clip_norm: PositiveFloat | None = 5.0
     early_stopping: PositiveInt | None = None  # patience in epochs; None = off

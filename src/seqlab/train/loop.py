@@ -77,10 +77,17 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
         return torch.optim.RMSprop(
             params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
+    betas = tuple(cfg.betas)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # Decoupled decay on weight matrices and embeddings only, not on biases and
+        # LayerNorm gains (Loshchilov & Hutter 2019; nanoGPT, HF Trainer).
+        groups = [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, betas=betas)
     raise UserError(f"unknown optimizer '{cfg.optimizer}'", f"use one of {', '.join(OPTIMIZERS)}")
 
 
@@ -89,7 +96,8 @@ class LearningRate:
 
     ``step``: lr * gamma ** floor((epoch - decay_start) / step_size) after
     ``decay_start`` (Zaremba 2014: halve each epoch after the 4th);
-    ``cosine``: cosine decay to 0 over the run; ``plateau``: lr *= gamma when the
+    ``cosine``: cosine decay to ``min_lr`` over the run (``epochs`` or ``max_steps``,
+    whichever ends first; warm-up included, as nanoGPT); ``plateau``: lr *= gamma when the
     monitored metric has not improved for ``patience_lr`` epochs.
     """
 
@@ -109,7 +117,10 @@ class LearningRate:
             )
         elif cfg.schedule == "cosine":
             total = cfg.epochs * self.steps_per_epoch
-            lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+            if cfg.max_steps is not None:
+                total = min(total, cfg.max_steps)
+            progress = min(step, total) / total
+            lr = cfg.min_lr + (cfg.lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
         else:
             lr = cfg.lr * self.plateau_scale
         if cfg.warmup_steps and step < cfg.warmup_steps:
