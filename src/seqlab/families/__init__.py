@@ -9,12 +9,14 @@ from __future__ import annotations
 from seqlab.errors import UserError, did_you_mean
 from seqlab.families.base import Family, GenerateRequest, GenerateResponse, Prepared
 from seqlab.families.classification import SeriesClassification, TextClassification
+from seqlab.families.fill_mask import FillMask
 from seqlab.families.generation import TextGeneration
 
 FAMILIES: dict[str, Family] = {
     "text-classification": TextClassification(),
     "time-series-classification": SeriesClassification(),
     "text-generation": TextGeneration(),
+    "fill-mask": FillMask(),
 }
 
 

@@ -59,7 +59,10 @@ def validated(schema: type[BaseModel], **values: Any) -> Any:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise UserError(f"bad request: {where}: {first['msg'].lower()}", "fix that field") from None
+        msg = first["msg"]
+        raise UserError(
+            f"bad request: {where}: {msg[:1].lower()}{msg[1:]}", "fix that field"
+        ) from None
 
 
 class GenerateRequest(BaseModel):

@@ -24,7 +24,12 @@ from seqlab.data.datasets import load_dataset
 from seqlab.data.readers import read_text_classification
 from seqlab.errors import UserError
 from seqlab.families.base import SPLITS, Family, Prepared, validated
-from seqlab.families.text import copy_pretrained, new_tokenizer, pretrained_vectors
+from seqlab.families.text import (
+    copy_pretrained,
+    new_tokenizer,
+    pretrained_encoder,
+    pretrained_vectors,
+)
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.models.tfidf_classifier import TfidfClassifier, TfidfClassifierConfig
 from seqlab.train.callbacks import TrainState
@@ -150,10 +155,18 @@ class _Classification(Family):
             x, y = splits["train"]
             keep = np.sort(np.random.default_rng(data.seed).permutation(len(y))[: data.limit])
             splits["train"] = ([x[i] for i in keep], [y[i] for i in keep])
-        return self.from_splits(recipe, splits, names, description, tokenizer)
+        return self.from_splits(recipe, splits, names, description, tokenizer, preprocessing)
 
     def fit_tokenizer(self, recipe: Any, texts: list[Any]) -> Any:
         return None
+
+    def max_length(self, recipe: Any) -> int | None:
+        """``data.max_length``, capped by the encoder's context (a Transformer's positions)."""
+        encoder = getattr(recipe.model, "encoder", None)
+        limit = getattr(encoder, "max_positions", None)
+        if limit is None or recipe.data.max_length is None:
+            return recipe.data.max_length or limit
+        return min(limit, recipe.data.max_length)
 
     def from_splits(
         self,
@@ -162,11 +175,17 @@ class _Classification(Family):
         labels: list[str],
         description: str,
         tokenizer: Any = None,
+        preprocessing: Any = None,
     ) -> Prepared:
-        """Fit the tokenizer on train (unless given) and cut the batches of every split."""
+        """Fit the tokenizer on train (unless given) and cut the batches of every split.
+        A bundle's ``preprocessing`` keeps its ``max_length`` (its encoder_from source may
+        be gone)."""
         data = recipe.data
         tokenizer = tokenizer or self.fit_tokenizer(recipe, splits["train"][0])
-        preprocessing = ClassificationPreprocessing(list(labels), data.max_length)
+        max_length = (
+            preprocessing.max_length if preprocessing is not None else self.max_length(recipe)
+        )
+        preprocessing = ClassificationPreprocessing(list(labels), max_length)
         prepared = Prepared({}, preprocessing, tokenizer, description, data=splits)
         for name, (inputs, targets) in splits.items():
             train = name == "train"
@@ -198,6 +217,11 @@ class _Classification(Family):
         if vectors is not None:
             summary = copy_pretrained(model.embedding, vectors, prepared.tokenizer, config.pad_id)
             prepared.description += f"; {summary}"
+        if getattr(config, "encoder_from", None):
+            source = pretrained_encoder(config.encoder_from)
+            model.embedding.load_state_dict(source.embedding.state_dict())
+            model.encoder.load_state_dict(source.encoder.state_dict())
+            prepared.description += f"; embedding and encoder from the {source.description}"
         return model
 
     def report(
@@ -346,7 +370,17 @@ class TextClassification(_Classification):
         )
 
     def fit_tokenizer(self, recipe: Any, texts: list[Any]) -> Any:
+        if recipe.model.encoder_from:
+            return pretrained_encoder(recipe.model.encoder_from).tokenizer
         return new_tokenizer(recipe.data).fit(texts)
+
+    def max_length(self, recipe: Any) -> int | None:
+        if recipe.model.encoder_from:  # the context of the encoder that will be copied
+            encoder = pretrained_encoder(recipe.model.encoder_from).encoder_config
+            recipe = dataclasses.replace(
+                recipe, model=dataclasses.replace(recipe.model, encoder=encoder)
+            )
+        return super().max_length(recipe)
 
     def pad_id(self, tokenizer: Any) -> int:
         return tokenizer.pad_id
@@ -358,6 +392,13 @@ class TextClassification(_Classification):
 
     def complete_config(self, config: SequenceClassifierConfig, prepared: Prepared) -> Any:
         tokenizer = prepared.tokenizer
+        if config.encoder_from:
+            source = pretrained_encoder(config.encoder_from)
+            config = dataclasses.replace(
+                config,
+                encoder=source.encoder_config,
+                embedding_dim=source.embedding.embedding_dim,
+            )
         return dataclasses.replace(config, vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id)
 
     def baseline(self, splits: Splits, split: str) -> dict[str, float]:
@@ -384,6 +425,13 @@ class SeriesClassification(_Classification):
     Request = SeriesClassificationRequest
     example = "recipes/ucr-ecg200-gru.toml"
     uses_tokenizer = False
+
+    def check_recipe(self, recipe: Any) -> None:
+        if recipe.model.encoder_from:
+            raise UserError(
+                "model.encoder_from reuses a text encoder; a time series has no tokens",
+                "remove model.encoder_from",
+            )
 
     def load_splits(self, recipe: Any, labels: list[str] | None) -> tuple[Splits, list[str], str]:
         data = recipe.data

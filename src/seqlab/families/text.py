@@ -1,12 +1,18 @@
-"""Pieces the text families share: the recipe's tokenizer and pretrained embeddings."""
+"""Pieces the text families share: the recipe's tokenizer, pretrained embeddings and
+pretrained encoders."""
 
 from __future__ import annotations
 
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from seqlab.data.config import TextDataConfig
+from seqlab.errors import UserError
 from seqlab.text.embeddings import embedding_matrix
 from seqlab.text.keyed_vectors import KeyedVectors, load_vectors
 from seqlab.text.tokenizers import Tokenizer, make_tokenizer
@@ -52,3 +58,53 @@ def copy_pretrained(
         f"embeddings from {len(vectors):,} pretrained vectors "
         f"({found.sum():,}/{countable:,} tokens covered)"
     )
+
+
+@dataclass
+class PretrainedEncoder:
+    """The embedding + encoder of a pretrained model, ready to copy into a new model."""
+
+    embedding: torch.nn.Embedding
+    encoder: torch.nn.Module
+    encoder_config: Any
+    tokenizer: Tokenizer
+    description: str
+
+
+@functools.lru_cache(maxsize=2)
+def pretrained_encoder(path: str) -> PretrainedEncoder:
+    """The embedding and encoder of ``path``: a seqlab bundle whose model has them (a
+    ``fill-mask`` bundle, a classifier, a language model) or a BERT checkpoint folder
+    (``config.json`` + ``model.safetensors`` + ``tokenizer.json``), with its tokenizer.
+    Loaded once per path and process (a grid of runs shares it)."""
+    folder = Path(path)
+    meta = folder / "config.json"
+    if not meta.is_file():
+        raise UserError(
+            f"model.encoder_from: {path} has no config.json",
+            "pass a bundle folder written by `seqlab train` or a BERT checkpoint folder",
+        )
+    try:
+        is_bundle = "task" in json.loads(meta.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"model.encoder_from: {meta} is not JSON ({exc})", "re-create it") from None
+    if not is_bundle:
+        from seqlab.models.bert import load_bert
+
+        bert, tokenizer = load_bert(folder)
+        encoder_config = bert.encoder.config
+        what = f"BERT checkpoint {folder.name}"
+        return PretrainedEncoder(bert.embedding, bert.encoder, encoder_config, tokenizer, what)
+    from seqlab.bundle import load_bundle
+
+    bundle = load_bundle(folder)
+    model = bundle.model
+    embedding, encoder = getattr(model, "embedding", None), getattr(model, "encoder", None)
+    if not isinstance(embedding, torch.nn.Embedding) or encoder is None or bundle.tokenizer is None:
+        raise UserError(
+            f"model.encoder_from: the {bundle.family.task} bundle {path} has no token "
+            "embedding and encoder to reuse",
+            "pass a fill-mask, text-generation or text-classification bundle",
+        )
+    what = f"{bundle.family.task} bundle {folder}"
+    return PretrainedEncoder(embedding, encoder, model.config.encoder, bundle.tokenizer, what)

@@ -39,6 +39,8 @@ class SequenceClassifierConfig:
     head_dropout: DropoutRate = 0.0  # on the pooled vector
     pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
     freeze_embeddings: bool = False  # keep pretrained embedding rows fixed
+    encoder_from: str | None = None  # a bundle / BERT folder: its tokenizer, embedding and
+    # encoder (config and weights) replace the recipe's; the pooling and head are new
     vocab_size: int = 0  # > 0: inputs are token ids; 0: inputs are float features
     input_size: PositiveInt = 1  # features per step when vocab_size == 0
     num_classes: PositiveInt = 2

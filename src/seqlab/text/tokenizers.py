@@ -28,7 +28,17 @@ from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
 
 from seqlab.errors import UserError, did_you_mean
-from seqlab.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, read_json, write_json_atomic
+from seqlab.text.vocab import (
+    BOS,
+    EOS,
+    MASK,
+    PAD,
+    SPECIALS,
+    UNK,
+    Vocabulary,
+    read_json,
+    write_json_atomic,
+)
 
 _FORMAT = "seqlab.tokenizer/1"
 
@@ -127,6 +137,16 @@ class Tokenizer:
     @property
     def eos_id(self) -> int:
         return self.token_to_id(EOS)
+
+    @property
+    def mask_id(self) -> int:
+        return self.token_to_id(MASK)
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        """Role -> id of the special tokens (never masked, never sampled as noise)."""
+        roles = ("pad", "unk", "bos", "eos", "mask")
+        return {role: self.token_to_id(token) for role, token in zip(roles, SPECIALS, strict=True)}
 
     def _not_fitted(self) -> UserError:
         name = type(self).__name__

@@ -1,0 +1,237 @@
+"""``fill-mask``: BERT-style masked-language-model pretraining, and filling ``[MASK]``.
+
+Data: any text corpus of the ``text-generation`` family (``ptb``, ``ru-sentences``,
+``shakespeare`` or a ``file``), tokenised into one stream (``<eos>`` between lines)
+and cut into blocks of ``data.block_size`` tokens; 15% of the tokens are corrupted
+80/10/10 (:mod:`seqlab.data.masking`). Baseline: the unigram model of the training
+stream (always the most frequent token; its masked-token accuracy and perplexity).
+Model: :class:`~seqlab.models.mlm.MaskedLanguageModel`; its embedding and encoder are
+what ``model.encoder_from`` of a classifier reuses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from seqlab.config import PositiveInt, Probability
+from seqlab.data.batching import Batch
+from seqlab.data.config import TextDataConfig
+from seqlab.data.masking import IGNORE, MaskedLMBatches
+from seqlab.data.readers import read_lines
+from seqlab.errors import UserError
+from seqlab.families.base import SPLITS, Family, Prepared, validated
+from seqlab.families.generation import TextGeneration, TokenScore, encode_stream
+from seqlab.families.text import new_tokenizer
+from seqlab.models.mlm import MaskedLanguageModel, MaskedLMConfig
+from seqlab.text.tokenizers import Tokenizer
+from seqlab.train.loop import evaluate
+
+MASK_MARK = "[MASK]"
+
+
+@dataclass
+class MaskedLMData(TextDataConfig):
+    dataset: str = "ptb"
+    tokenizer: str = "wordpiece"
+    block_size: PositiveInt = 128  # tokens per row
+    mask_probability: Probability = 0.15
+    replace_mask: Probability = 0.8  # of the chosen tokens: [MASK]
+    replace_random: Probability = 0.1  # a random token (the rest stay as they are)
+
+
+@dataclass
+class MaskedLMPreprocessing:
+    """Stored in a bundle: how a user file is cut and masked for ``evaluate``."""
+
+    block_size: PositiveInt = 128
+    mask_probability: Probability = 0.15
+
+
+class FillMaskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description=f"text with one or more {MASK_MARK}")
+    top_k: int = Field(5, ge=1)
+
+    @field_validator("text")
+    @classmethod
+    def _has_mask(cls, text: str) -> str:
+        if MASK_MARK not in text:
+            raise ValueError(f"the text has no {MASK_MARK} to fill")
+        return text
+
+
+class FillMaskResponse(BaseModel):
+    text: str  # every [MASK] replaced by its likeliest token
+    masks: list[list[TokenScore]]  # per [MASK], left to right: the top-k tokens
+
+
+class FillMask(Family):
+    task = "fill-mask"
+    summary = "masked-LM pretraining (BERT 15% / 80-10-10); fills [MASK]; unigram baseline"
+    data_config = MaskedLMData
+    model_config = MaskedLMConfig
+    preprocessing = MaskedLMPreprocessing
+    Request = FillMaskRequest
+    Response = FillMaskResponse
+    example = "recipes/ptb-bert-mlm.toml"
+    metrics: ClassVar[dict[str, str]] = {
+        "loss": "min",
+        "ppl": "min",
+        "accuracy": "max",
+        "unigram_accuracy": "max",
+        "unigram_ppl": "min",
+    }
+    corpus = TextGeneration()  # the same text data sets and files
+
+    # -------------------------------------------------------------- training
+    def batches(self, ids: torch.Tensor, tokenizer: Tokenizer, data: Any, train: bool) -> Any:
+        return MaskedLMBatches(
+            ids,
+            data.batch_size if train else data.eval_batch_size,
+            data.block_size,
+            tokenizer.mask_id,
+            list(tokenizer.special_ids.values()),
+            tokenizer.vocab_size,
+            shuffle=train,
+            seed=data.seed,
+            probability=data.mask_probability,
+            replace_mask=data.replace_mask,
+            replace_random=data.replace_random,
+        )
+
+    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        data = recipe.data
+        if data.tokenizer == "char":
+            raise UserError(
+                "a masked LM over characters is not supported",
+                "use data.tokenizer = 'wordpiece', 'bpe', 'word' or 'whitespace'",
+            )
+        self.check_dataset(data.dataset, (self.corpus.task,))  # the error names fill-mask
+        splits, description = self.corpus.raw_splits(recipe)
+        if data.limit:
+            splits = {k: (v[: data.limit] if k == "train" else v) for k, v in splits.items()}
+        if tokenizer is None:
+            train = splits["train"]
+            tokenizer = new_tokenizer(data).fit([train] if isinstance(train, str) else train)
+        streams = {
+            name: torch.tensor(encode_stream(tokenizer, splits[name], "word"), dtype=torch.long)
+            for name in SPLITS
+        }
+        batches = {
+            name: self.batches(streams[name], tokenizer, data, name == "train") for name in SPLITS
+        }
+        kept = MaskedLMPreprocessing(data.block_size, data.mask_probability)
+        return Prepared(batches, kept, tokenizer, description, streams)
+
+    def build_model(self, config: MaskedLMConfig) -> MaskedLanguageModel:
+        return MaskedLanguageModel(config)
+
+    def new_model(self, recipe: Any, prepared: Prepared) -> MaskedLanguageModel:
+        tokenizer = prepared.tokenizer
+        config = dataclasses.replace(
+            recipe.model,
+            vocab_size=tokenizer.vocab_size,
+            pad_id=tokenizer.pad_id,
+            mask_id=tokenizer.mask_id,
+        )
+        return MaskedLanguageModel(config)
+
+    def baseline(self, prepared: Prepared, split: str) -> dict[str, float]:
+        """The unigram model of the training stream on the same masked targets."""
+        tokenizer = prepared.tokenizer
+        counts = torch.bincount(prepared.data["train"], minlength=tokenizer.vocab_size).double()
+        counts[list(tokenizer.special_ids.values())] = 0
+        log_probs = torch.log((counts + 1) / (counts.sum() + counts.numel()))  # add-one
+        targets = torch.cat([b.targets[b.targets != IGNORE] for b in prepared.batches[split]])
+        return {
+            "unigram_accuracy": float((targets == counts.argmax()).double().mean()),
+            "unigram_ppl": math.exp(-float(log_probs[targets].mean())),
+        }
+
+    def report(
+        self, model: MaskedLanguageModel, prepared: Prepared, recipe: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Masked-token accuracy and perplexity beside the unigram baseline; a few fills."""
+        split = recipe.eval.split
+        metrics = {f"{split}_{k}": v for k, v in evaluate(model, prepared.batches[split]).items()}
+        if recipe.eval.baseline:
+            metrics |= {f"{split}_{k}": v for k, v in self.baseline(prepared, split).items()}
+        lines = []
+        stream = prepared.data[split]
+        tokenizer = prepared.tokenizer
+        for i in range(recipe.eval.samples):
+            ids = stream[i * 40 : i * 40 + 12].tolist()
+            words = [tokenizer.id_to_token(t) for t in ids]
+            if len(words) < 6:
+                break
+            hidden = words[5]
+            text = tokenizer.decode(ids[:5]) + f" {MASK_MARK} " + tokenizer.decode(ids[6:])
+            filled = self.predict_one(model, tokenizer, text, 3)
+            guesses = ", ".join(f"{s.token} {s.score:.2f}" for s in filled.masks[0])
+            lines.append(f"{text!r}: {guesses} (was {hidden!r})")
+        return metrics, lines
+
+    def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
+        """Masked-token accuracy of a bundle on a user text file (fixed masks)."""
+        ids = torch.tensor(encode_stream(bundle.tokenizer, read_lines(path), "word"))
+        kept = bundle.preprocessing
+        data = MaskedLMData(
+            eval_batch_size=16, block_size=kept.block_size, mask_probability=kept.mask_probability
+        )
+        batches = self.batches(ids, bundle.tokenizer, data, train=False)
+        return {**evaluate(bundle.model, batches), "tokens": int(ids.numel())}
+
+    # -------------------------------------------------------------- using a bundle
+    @torch.no_grad()
+    def predict_one(
+        self, model: MaskedLanguageModel, tokenizer: Tokenizer, text: str, top_k: int
+    ) -> FillMaskResponse:
+        pieces = text.split(MASK_MARK)
+        ids: list[int] = []
+        for index, piece in enumerate(pieces):
+            if index:
+                ids.append(tokenizer.mask_id)
+            ids.extend(tokenizer.encode(piece.strip()) if piece.strip() else [])
+        limit = model.encoder.max_positions
+        if limit is not None and len(ids) > limit:
+            raise UserError(
+                f"the text has {len(ids)} tokens, more than the model's context of {limit}",
+                "shorten the text",
+            )
+        device = next(model.parameters()).device
+        batch_ids = torch.tensor([ids], device=device)
+        model.eval()
+        logits = model(Batch(batch_ids, torch.tensor([len(ids)]))).logits[0]  # (T, V)
+        positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_id]
+        masks, filled = [], list(ids)
+        for position in positions:
+            probs = torch.softmax(logits[position].float(), dim=-1)
+            probs[list(tokenizer.special_ids.values())] = 0.0
+            values, indices = probs.topk(min(top_k, probs.numel()))
+            masks.append(
+                [
+                    TokenScore(token=tokenizer.id_to_token(i), score=v)
+                    for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+                ]
+            )
+            filled[position] = int(indices[0])
+        return FillMaskResponse(text=tokenizer.decode(filled), masks=masks)
+
+    def predict(self, bundle: Any, requests: list[FillMaskRequest]) -> list[FillMaskResponse]:
+        return [self.predict_one(bundle.model, bundle.tokenizer, r.text, r.top_k) for r in requests]
+
+    def request_from_text(self, text: str, top_k: int = 5) -> BaseModel:
+        return validated(FillMaskRequest, text=text, top_k=top_k)
+
+    def show(self, response: FillMaskResponse) -> str:
+        guesses = " | ".join(
+            ", ".join(f"{s.token} {s.score:.3f}" for s in mask) for mask in response.masks
+        )
+        return f"{response.text}  ({guesses})"
