@@ -2,13 +2,16 @@
 
 Letters: B batch, T time steps, H hidden size (= input size here), L layers.
 
-    python benchmarks/cells.py [--quick] [--threads N] [--padded]
+    python benchmarks/cells.py [--quick] [--threads N] [--padded] [--steps T] [--clock C]
 
-The shape is PTB Zaremba-small's (B=20, T=35, H=200, 2 layers). Every variant runs one
-forward + backward per round; variants are interleaved (order rotated every round) so
-load from other processes hits them alike, and each reports its fastest round
-(interference only ever adds time). One intra-op thread by default: on a shared machine
-OpenMP threads waiting on each other turn every other process's load into noise.
+The shape is PTB Zaremba-small's (B=20, T=20, H=200, 2 layers; ``--steps 35`` for the
+PyTorch word_language_model's bptt). Every variant runs one forward + backward per round;
+variants are interleaved (order rotated every round) so load from other processes hits
+them alike, and each reports its fastest round (interference only ever adds time). One
+intra-op thread by default: on a shared machine OpenMP threads waiting on each other turn
+every other process's load into noise. With one thread the clock is this process's CPU
+time (``time.process_time``: time the core spent on us, not on the other processes of a
+shared machine); with more threads it is wall time (``--clock`` to choose).
 
 Columns, per cell (``Recurrent(cell, fused=True)``, i.e. its fastest exact path):
 
@@ -42,7 +45,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from seqlab.nn.cells import CELLS, FUSED_KINDS
 from seqlab.nn.recurrent import Recurrent
 
-BATCH, STEPS, HIDDEN, LAYERS = 20, 35, 200, 2
+BATCH, STEPS, HIDDEN, LAYERS = 20, 20, 200, 2
 MAX_FUSED_OVER_TORCH = 1.05
 MAX_NORMALISED = 1.3
 TORCH_MODULES = {"lstm": nn.LSTM, "lstm_b": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN}
@@ -102,7 +105,11 @@ def _variants(
     return variants, flops
 
 
-def _measure(variants: dict[str, Callable[[], None]], rounds: int) -> dict[str, float]:
+def _measure(
+    variants: dict[str, Callable[[], None]],
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
     """Fastest seconds per forward+backward, variants interleaved, order rotated per round."""
     names = list(variants)
     for name in names:  # warm-up: allocator, oneDNN primitive caches
@@ -112,9 +119,9 @@ def _measure(variants: dict[str, Callable[[], None]], rounds: int) -> dict[str, 
     for round_index in range(rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start = clock()
             variants[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: min(values) for name, values in times.items()}
 
 
@@ -127,22 +134,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--padded", action="store_true", help="random lengths in [T/2, T] instead of full rows"
     )
+    parser.add_argument("--steps", type=int, default=STEPS, help=f"T ({STEPS})")
+    parser.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        help="process CPU time or wall time (default: cpu with one thread, else wall)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rounds = 5 if args.quick else 25
-    x = torch.randn(BATCH, STEPS, HIDDEN)
+    clock_name = args.clock or ("cpu" if args.threads == 1 else "wall")
+    clock = time.process_time if clock_name == "cpu" else time.perf_counter
+    steps = args.steps
+    x = torch.randn(BATCH, steps, HIDDEN)
     lengths = None
     if args.padded:
-        lengths = torch.randint(STEPS // 2, STEPS + 1, (BATCH,))
-        lengths[0] = STEPS
+        lengths = torch.randint(steps // 2, steps + 1, (BATCH,))
+        lengths[0] = steps
     variants, flops = _variants(x, lengths)
-    best = _measure(variants, rounds)
-    tokens = BATCH * STEPS if lengths is None else int(lengths.sum())
+    best = _measure(variants, rounds, clock)
+    tokens = BATCH * steps if lengths is None else int(lengths.sum())
 
     print(
-        f"B={BATCH} T={STEPS} H={HIDDEN} L={LAYERS}{' padded' if args.padded else ''}, "
-        f"forward+backward, best of {rounds} interleaved rounds, "
+        f"B={BATCH} T={steps} H={HIDDEN} L={LAYERS}{' padded' if args.padded else ''}, "
+        f"forward+backward, best of {rounds} interleaved rounds, {clock_name} clock, "
         f"{torch.get_num_threads()} thread(s), torch {torch.__version__}"
     )
     print(

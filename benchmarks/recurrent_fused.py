@@ -12,7 +12,8 @@ Ratios:
 
 * fused/torch   — Recurrent on torch's fused kernel vs torch.nn.LSTM/GRU: should be ≈ 1.0
   (the same kernel; only the python around it differs). The script exits 1 if any is > 1.5.
-* unfused/fused — the cost of the python time loop that the non-standard cells pay.
+* unfused/fused — the cost of the reference ``cell(x_t, state)`` loop (``fused=False``).
+  The cells without a torch kernel run on their fast paths instead: benchmarks/cells.py.
 
 Rows "padded" give every sequence a random length in [T/2, T] (packed kernel / masks).
 """

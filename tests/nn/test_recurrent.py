@@ -156,10 +156,13 @@ def test_padding_changes_nothing_on_real_steps(
 
 
 # ------------------------------------------------------------------ directions, layouts, masks
+@pytest.mark.parametrize("fused", [True, False])  # fast path / reference loop
 @pytest.mark.parametrize("cell", ["mut2", "lstm_o"])
-def test_backward_direction_reads_each_sequence_reversed_within_its_length(cell: str) -> None:
-    model = Recurrent(cell, I, H, bidirectional=True, fused=False).double()
-    backward = Recurrent(cell, I, H).double()
+def test_backward_direction_reads_each_sequence_reversed_within_its_length(
+    cell: str, fused: bool
+) -> None:
+    model = Recurrent(cell, I, H, bidirectional=True, fused=fused).double()
+    backward = Recurrent(cell, I, H, fused=not fused).double()
     backward.cells[0].load_state_dict(model.cells[1].state_dict())
     x = _batch(dtype=torch.float64)
     with torch.no_grad():

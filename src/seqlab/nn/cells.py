@@ -24,6 +24,13 @@ torch's layout and names (``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), ``bias
 (see ``FUSED_KINDS``) and their state dicts load into ``torch.nn.LSTMCell`` & co.
 The lecture writes ``W·[h_{t-1}, x_t] + b``; that is the same map as torch's
 ``W_ih x + b_ih + W_hh h + b_hh`` with ``W = [W_hh | W_ih]`` and ``b = b_ih + b_hh``.
+
+The other cells (LSTM-f/-i/-o, MUT1-3) have a fast path in :mod:`seqlab.nn.fast_cells`
+that reads these same parameters: the input side of every step in one GEMM, and a
+hand-written recurrence + BPTT backward. A cell's ``forward`` here stays the definition
+(and the reference loop, ``Recurrent(..., fused=False)``) that both paths are tested
+against; a new cell needs only ``forward`` and runs on the reference loop until it has a
+fast path.
 """
 
 from __future__ import annotations
@@ -382,7 +389,8 @@ CELLS: dict[str, type[Cell]] = {
 }
 
 # Cell name -> torch fused kernel (torch.rnn_tanh / torch.lstm / torch.gru) that computes
-# exactly that cell from its own parameters. LSTM-b differs from LSTM only at init.
+# exactly that cell from its own parameters. LSTM-b differs from LSTM only at init. The
+# other cells run on their fast paths (seqlab.nn.fast_cells.FAST_SCANS).
 FUSED_KINDS: dict[str, str] = {
     "rnn_tanh": "rnn_tanh",
     "lstm": "lstm",

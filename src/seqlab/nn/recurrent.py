@@ -5,23 +5,35 @@ L number of layers, D number of directions (1 or 2), S state size (1, or 2 for L
 
 The parameters live in the cells (``self.cells[layer * D + direction]``, the same order as
 torch's ``h_0``), and ``Recurrent`` owns the time loop, the padding masks, the directions
-and the stacking (docs/architecture.md, "Conventions"). There are two ways to run the
-same parameters:
+and the stacking (docs/architecture.md, "Conventions"). ``fused=True`` (the default) runs
+the fastest exact path of the cell, ``fused=False`` the reference loop:
 
-* **fused** (``fused=True`` and a cell in :data:`~seqlab.nn.cells.FUSED_KINDS`): the cells'
-  own tensors are handed, in torch's flat order ``[W_ih, W_hh, b_ih, b_hh]`` per layer and
-  direction, to torch's fused kernels ``torch.lstm`` / ``torch.gru`` / ``torch.rnn_tanh``
-  — the functions ``torch.nn.LSTM`` calls. Variable lengths go through
-  ``pack_padded_sequence(enforce_sorted=False)`` and the packed overload of the kernel.
-  On CUDA the weights are not in one contiguous chunk, so cuDNN copies them per call.
-* **unfused** (any cell): a python loop over time per layer and direction calling
-  ``cell(x_t, state)``. Padded steps keep the old state (``state = where(valid, new, old)``,
-  i.e. ``mask*new + (1-mask)*old``) and output zeros; the backward direction reverses
-  every sequence within its own length with a gather, so its first step is the last
-  *valid* token and padding stays at the end.
+* **torch kernel** (cells in :data:`~seqlab.nn.cells.FUSED_KINDS`: ``rnn_tanh``, ``lstm``,
+  ``lstm_b``, ``gru``): the cells' own tensors are handed, in torch's flat order
+  ``[W_ih, W_hh, b_ih, b_hh]`` per layer and direction, to torch's fused kernels
+  ``torch.lstm`` / ``torch.gru`` / ``torch.rnn_tanh`` — the functions ``torch.nn.LSTM``
+  calls. Variable lengths go through ``pack_padded_sequence(enforce_sorted=False)`` and the
+  packed overload of the kernel. On CUDA the weights are not in one contiguous chunk, so
+  cuDNN copies them per call.
+* **fast path** (every other cell: LSTM-f/-i/-o, MUT1-3; :mod:`seqlab.nn.fast_cells`):
+  per layer and direction, one GEMM computes the input projections of all T steps, then a
+  hand-written ``torch.autograd.Function`` runs the recurrence (per step only the
+  recurrent GEMM(s) and in-place gate arithmetic) and its BPTT backward (per step one GEMM
+  per recurrent matrix; the weight gradients as one GEMM over all steps), as cuDNN does.
+  Training time per token at B=20, T=20, H=200, 2 layers is 1.1-1.3x the fused LSTM's per
+  GEMM FLOP (``benchmarks/cells.py``), where the reference loop is 1.3-1.7x slower still.
+* **reference loop** (``fused=False``, any cell): a python loop over time per layer and
+  direction calling ``cell(x_t, state)`` under autograd — the cells' equations as written,
+  the oracle the other two paths are tested against.
 
-Both give the same numbers, gradients and state dict (tests/nn/test_recurrent.py), and
-``fused`` is a plain attribute that may be switched at any time.
+Padding is the same on every path. The loops keep the old state on padded steps
+(``state = where(valid, new, old)``, i.e. ``mask*new + (1-mask)*old``) and output zeros
+there; the backward direction reverses every sequence within its own length with a
+gather, so its first step is the last *valid* token and padding stays at the end.
+
+All paths give the same numbers (to float rounding), gradients and state dict
+(tests/nn/test_recurrent.py, tests/nn/test_fast_cells.py), and ``fused`` is a plain
+attribute that may be switched at any time.
 """
 
 from __future__ import annotations
@@ -50,7 +62,8 @@ class Recurrent(nn.Module):
         bidirectional: add a second direction reading every sequence backwards.
         dropout: dropout on the outputs of every layer except the last, in training only.
         batch_first: inputs/outputs are (B, T, ·) if True, else (T, B, ·).
-        fused: use torch's fused kernels when the cell has one (see module docstring).
+        fused: run the fastest exact path — torch's fused kernel or the cell's fast path
+            (see module docstring); False runs the reference ``cell(x_t, state)`` loop.
 
     ``forward(x, lengths=None, state=None, mask=None) -> (outputs, final_state)``:
         x: (B, T, I) (or (T, B, I)); lengths: (B,) integer steps that are valid, on CPU or
@@ -262,11 +275,12 @@ class Recurrent(nn.Module):
         )  # (B, T, D*H), zeros on padded steps
         return outputs, tuple(tensor.index_select(1, inverse) for tensor in final)
 
-    # ---------------------------------------------------------------- unfused path
+    # ---------------------------------------------------------------- loops over time
     def _forward_unfused(
         self, x: Tensor, lengths: Tensor | None, state: State, scan: Scan
     ) -> tuple[Tensor, State]:
-        """Layers and directions around ``scan`` (``_scan``, or ``fast_scan``)."""
+        """Layers, directions and padding around ``scan``: the reference ``_scan`` or
+        ``fast_cells.fast_scan`` (the same contract). Returns (B, T, D*H), S x (L*D, B, H)."""
         steps = x.size(1)
         valid: Tensor | None = None
         reverse_index: Tensor | None = None
@@ -305,7 +319,8 @@ class Recurrent(nn.Module):
 
 
 def _scan(cell: Cell, sequence: Tensor, valid: Tensor | None, state: State) -> tuple[Tensor, State]:
-    """Run ``cell`` over (B, T, F) ``sequence``; ``valid`` (B, T, 1) bool or None (all valid)."""
+    """The reference loop: ``cell(x_t, state)`` per step of (B, T, F) ``sequence`` under
+    autograd; ``valid`` (B, T, 1) bool or None (all valid). -> (B, T, H), final state."""
     outputs = []
     for t in range(sequence.size(1)):
         h, new_state = cell(sequence[:, t], state)
