@@ -13,6 +13,7 @@ from seqlab.run import train_recipe
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
 QUICK = ["train.max_steps=3", "train.progress=false", "eval.samples=1", "eval.baseline=false"]
+QUICK += ["data.limit=3000", "data.eval_limit=300"]  # lines / examples / characters
 
 
 @pytest.mark.e2e
@@ -26,6 +27,8 @@ def test_recipe_trains_and_its_bundle_predicts(path: Path, tmp_path: Path) -> No
         pytest.skip(f"{recipe.data.dataset} is not installed (seqlab datasets prepare)")
     result = train_recipe(recipe, tmp_path / "run")
     bundle = load_bundle(result.bundle)
-    inputs = "0.1 0.5 0.9 0.3" if bundle.tokenizer is None else "the film"
-    (answer,) = bundle.predict([bundle.family.request_from_text(inputs, top_k=2)])
-    assert len(answer.top) == 2 and 0.0 <= answer.score <= 1.0
+    family = bundle.family
+    (answer,) = bundle.predict([family.request_from_text(family.example_input, top_k=2)])
+    assert isinstance(answer, family.Response)
+    scores = [s.score for s in (answer.masks[0] if hasattr(answer, "masks") else answer.top)]
+    assert len(scores) == 2 and all(0.0 <= score <= 1.0 for score in scores)

@@ -57,6 +57,11 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
     """Parse a nested dict (as read from TOML) into a :class:`Recipe`."""
     from seqlab.families import FAMILIES, get_family
 
+    if "compare" in raw:
+        raise UserError(
+            "this recipe has a [compare] grid: it describes many runs, not one",
+            "run `seqlab compare FILE`, or remove the [compare] table to train its base recipe",
+        )
     for key in raw:
         if key not in _KEYS:
             raise UserError(f"unknown key '{key}' in the recipe", did_you_mean(key, _KEYS))

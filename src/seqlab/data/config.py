@@ -7,7 +7,7 @@ Each family extends :class:`DataConfig` with its own fields (text columns, a tok
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from seqlab.config import PositiveInt
 
@@ -22,6 +22,7 @@ class DataConfig:
     eval_batch_size: PositiveInt = 64
     seed: int = 0  # splits and shuffling
     limit: PositiveInt | None = None  # keep only the first N training examples (quick runs)
+    eval_limit: PositiveInt | None = None  # ... and the first N valid / test examples
     options: dict[str, Any] = field(default_factory=dict)  # extra loader arguments
 
 
@@ -34,3 +35,16 @@ class TextDataConfig(DataConfig):
     min_freq: PositiveInt = 1
     max_vocab: PositiveInt | None = None
     vocab_size: PositiveInt = 8000  # for bpe / wordpiece
+
+
+Split = TypeVar("Split")
+
+
+def limit_splits(splits: dict[str, Split], data: DataConfig) -> dict[str, Split]:
+    """The first ``data.limit`` training and ``data.eval_limit`` valid / test examples
+    (lines, or characters of a character stream) of each split (quick runs)."""
+    limits = {"train": data.limit, "valid": data.eval_limit, "test": data.eval_limit}
+    return {
+        name: split[: limits[name]] if limits.get(name) else split  # type: ignore[index]
+        for name, split in splits.items()
+    }

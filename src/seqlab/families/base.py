@@ -95,6 +95,7 @@ class Family:
     Response: ClassVar[type[BaseModel]]
     metrics: ClassVar[dict[str, str]]  # name -> "max" | "min"
     example: ClassVar[str]  # a recipe in recipes/ that trains this family
+    example_input: ClassVar[str] = "the film"  # what `seqlab predict BUNDLE INPUT` takes
     uses_tokenizer: ClassVar[bool] = True  # its neural models read token ids
 
     def needs_tokenizer(self, config: Any) -> bool:

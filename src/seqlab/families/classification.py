@@ -151,10 +151,15 @@ class _Classification(Family):
         data = recipe.data
         known = preprocessing.labels if preprocessing is not None else None
         splits, names, description = self.load_splits(recipe, known)
-        if data.limit:  # a seeded random subset: files are often ordered by class
-            x, y = splits["train"]
-            keep = np.sort(np.random.default_rng(data.seed).permutation(len(y))[: data.limit])
-            splits["train"] = ([x[i] for i in keep], [y[i] for i in keep])
+        for name, limit in (
+            ("train", data.limit),
+            ("valid", data.eval_limit),
+            ("test", data.eval_limit),
+        ):
+            if limit:  # a seeded random subset: files are often ordered by class
+                x, y = splits[name]
+                keep = np.sort(np.random.default_rng(data.seed).permutation(len(y))[:limit])
+                splits[name] = ([x[i] for i in keep], [y[i] for i in keep])
         return self.from_splits(recipe, splits, names, description, tokenizer, preprocessing)
 
     def fit_tokenizer(self, recipe: Any, texts: list[Any]) -> Any:
@@ -370,13 +375,15 @@ class TextClassification(_Classification):
         )
 
     def fit_tokenizer(self, recipe: Any, texts: list[Any]) -> Any:
-        if recipe.model.encoder_from:
-            return pretrained_encoder(recipe.model.encoder_from).tokenizer
+        source = getattr(recipe.model, "encoder_from", None)  # a TF-IDF model has none
+        if source:
+            return pretrained_encoder(source).tokenizer
         return new_tokenizer(recipe.data).fit(texts)
 
     def max_length(self, recipe: Any) -> int | None:
-        if recipe.model.encoder_from:  # the context of the encoder that will be copied
-            encoder = pretrained_encoder(recipe.model.encoder_from).encoder_config
+        source = getattr(recipe.model, "encoder_from", None)
+        if source:  # the context of the encoder that will be copied
+            encoder = pretrained_encoder(source).encoder_config
             recipe = dataclasses.replace(
                 recipe, model=dataclasses.replace(recipe.model, encoder=encoder)
             )
@@ -424,6 +431,7 @@ class SeriesClassification(_Classification):
     data_config = SeriesClassificationData
     Request = SeriesClassificationRequest
     example = "recipes/ucr-ecg200-gru.toml"
+    example_input = "0.1 0.5 0.9 0.3"
     uses_tokenizer = False
 
     def check_recipe(self, recipe: Any) -> None:

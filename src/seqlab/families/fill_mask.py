@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seqlab.config import PositiveInt, Probability
 from seqlab.data.batching import Batch
-from seqlab.data.config import TextDataConfig
+from seqlab.data.config import TextDataConfig, limit_splits
 from seqlab.data.masking import IGNORE, MaskedLMBatches
 from seqlab.data.readers import read_lines
 from seqlab.errors import UserError
@@ -81,6 +81,7 @@ class FillMask(Family):
     Request = FillMaskRequest
     Response = FillMaskResponse
     example = "recipes/ptb-bert-mlm.toml"
+    example_input = f"the company {MASK_MARK} it will"
     metrics: ClassVar[dict[str, str]] = {
         "loss": "min",
         "ppl": "min",
@@ -115,8 +116,7 @@ class FillMask(Family):
             )
         self.check_dataset(data.dataset, (self.corpus.task,))  # the error names fill-mask
         splits, description = self.corpus.raw_splits(recipe)
-        if data.limit:
-            splits = {k: (v[: data.limit] if k == "train" else v) for k, v in splits.items()}
+        splits = limit_splits(splits, data)
         if tokenizer is None:
             train = splits["train"]
             tokenizer = new_tokenizer(data).fit([train] if isinstance(train, str) else train)

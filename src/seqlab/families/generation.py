@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.config import PositiveInt
 from seqlab.data.batching import Batch, LMStreamBatches, pad_sequences
-from seqlab.data.config import TextDataConfig
+from seqlab.data.config import TextDataConfig, limit_splits
 from seqlab.data.datasets import load_dataset
 from seqlab.data.readers import read_lines
 from seqlab.errors import UserError
@@ -136,8 +136,7 @@ class TextGeneration(Family):
         data = recipe.data
         splits, description = self.raw_splits(recipe)
         unit = "char" if data.tokenizer == "char" else "word"
-        if data.limit:
-            splits = {k: (v[: data.limit] if k == "train" else v) for k, v in splits.items()}
+        splits = limit_splits(splits, data)
         if tokenizer is None:
             train = splits["train"]
             tokenizer = new_tokenizer(data).fit([train] if isinstance(train, str) else train)
