@@ -24,7 +24,7 @@ Columns, per cell (``Recurrent(cell, fused=True)``, i.e. its fastest exact path)
 * ``normalised`` — ``vs lstm`` / ``flops``: time per unit of GEMM work against the LSTM.
 * ``reference``  — the per-step ``cell(x_t, state)`` loop (``fused=False``) / fast path.
 * ``vs torch``   — cells on torch's kernels against raw ``torch.nn.LSTM/GRU/RNN`` with
-  the same weights.
+  the same weights (padded: packed in, padded (B, T, H) out, as Recurrent returns).
 
 Targets (issue 10), and the script exits 1 when one is missed: cells on torch's kernels
 <= 1.05x raw torch.nn.*; every other cell <= 1.3x the fused LSTM, normalised by FLOPs.
@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab.nn.cells import CELLS, FUSED_KINDS
 from seqlab.nn.recurrent import Recurrent
@@ -94,8 +94,10 @@ def _variants(
             def raw(twin: nn.RNNBase = twin) -> torch.Tensor:
                 if lengths is None:
                     return twin(x)[0]
+                # The same outputs as Recurrent's: padded (B, T, H), zeros past each length.
                 packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-                return twin(packed)[0].data
+                outputs = twin(packed)[0]
+                return pad_packed_sequence(outputs, batch_first=True, total_length=x.size(1))[0]
 
             variants[f"{cell}:torch"] = _step(raw, twin)
         else:

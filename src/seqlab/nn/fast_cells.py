@@ -31,8 +31,8 @@ Why this design — measured (``benchmarks/cells.py`` and one-off scripts; 2-cor
 AVX2, torch 2.13 CPU, one thread, B=20 H=200 2 layers, forward + backward, machine shared
 with other jobs, so ±5%):
 
-* (a) this module: MUT1 0.65-0.69x the fused LSTM's time (T=20 and 35), LSTM-f/-i/-o
-  0.81-0.86x, MUT2 0.75x, MUT3 0.85-0.88x; 1.4-1.7x faster than the reference loop.
+* (a) this module: MUT1 0.62-0.69x the fused LSTM's time (T=20 and 35), LSTM-f/-i/-o
+  0.78-0.88x, MUT2 0.72-0.79x, MUT3 0.85-0.91x; 1.3-1.8x faster than the reference loop.
 * (b) ``torch.compile`` of the cell's step (inductor, fullgraph), the loop and autograd
   around it: 65 s to compile, then MUT1 at 1.50x the LSTM (reference loop 1.26x, (a)
   0.77x in the same run): the compiled graph's call overhead exceeds the fused work.
@@ -294,7 +294,8 @@ class _LSTMRecurrence(torch.autograd.Function):
         grads = torch.empty_like(acts)  # (T, B, G*H): dL/d pre-activations
         by_dc = factors[..., first:].view(steps, batch, count, hidden).unbind(0)
         grads_by_dc = grads[..., first:].view(steps, batch, count, hidden).unbind(0)
-        o_factor, grads_o = factors[..., :hidden].unbind(0), grads[..., :hidden].unbind(0)
+        if "o" in gates:
+            o_factor, grads_o = factors[..., :hidden].unbind(0), grads[..., :hidden].unbind(0)
         to_c_steps, grads_steps = to_c.unbind(0), grads.unbind(0)
         forget_steps = None if forget is None else forget.unbind(0)
         earlier = _shifted(grad_outputs)

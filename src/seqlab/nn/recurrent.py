@@ -20,8 +20,8 @@ the fastest exact path of the cell, ``fused=False`` the reference loop:
   hand-written ``torch.autograd.Function`` runs the recurrence (per step only the
   recurrent GEMM(s) and in-place gate arithmetic) and its BPTT backward (per step one GEMM
   per recurrent matrix; the weight gradients as one GEMM over all steps), as cuDNN does.
-  Training time per token at B=20, T=20, H=200, 2 layers is 1.1-1.3x the fused LSTM's per
-  GEMM FLOP (``benchmarks/cells.py``), where the reference loop is 1.3-1.7x slower still.
+  Training time per token at B=20, T=20-35, H=200, 2 layers is 1.05-1.3x the fused LSTM's
+  per GEMM FLOP (``benchmarks/cells.py``); the reference loop is 1.3-1.8x slower still.
 * **reference loop** (``fused=False``, any cell): a python loop over time per layer and
   direction calling ``cell(x_t, state)`` under autograd — the cells' equations as written,
   the oracle the other two paths are tested against.
