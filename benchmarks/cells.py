@@ -56,10 +56,12 @@ def gemm_flops(model: Recurrent) -> int:
     return sum(p.numel() for p in model.parameters() if p.dim() == 2)
 
 
-def _torch_twin(model: Recurrent) -> nn.RNNBase:
+def torch_twin(model: Recurrent) -> nn.RNNBase:
     """torch.nn.LSTM/GRU/RNN with the same weights as ``model``."""
     module = TORCH_MODULES[model.cell_name]
-    twin = module(HIDDEN, HIDDEN, num_layers=LAYERS, batch_first=True)
+    twin = module(
+        model.input_size, model.hidden_size, num_layers=model.num_layers, batch_first=True
+    )
     twin.load_state_dict(
         {
             f"{name}_l{layer}": parameter
@@ -70,7 +72,7 @@ def _torch_twin(model: Recurrent) -> nn.RNNBase:
     return twin
 
 
-def _step(run: Callable[[], torch.Tensor], module: nn.Module) -> Callable[[], None]:
+def training_step(run: Callable[[], torch.Tensor], module: nn.Module) -> Callable[[], None]:
     def step() -> None:
         module.zero_grad(set_to_none=True)
         run().sum().backward()
@@ -87,9 +89,9 @@ def _variants(
     for cell in CELLS:
         fast = Recurrent(cell, HIDDEN, HIDDEN, num_layers=LAYERS, fused=True)
         flops[cell] = gemm_flops(fast)
-        variants[cell] = _step(lambda m=fast: m(x, lengths)[0], fast)
+        variants[cell] = training_step(lambda m=fast: m(x, lengths)[0], fast)
         if cell in FUSED_KINDS:
-            twin = _torch_twin(fast)
+            twin = torch_twin(fast)
 
             def raw(twin: nn.RNNBase = twin) -> torch.Tensor:
                 if lengths is None:
@@ -99,11 +101,13 @@ def _variants(
                 outputs = twin(packed)[0]
                 return pad_packed_sequence(outputs, batch_first=True, total_length=x.size(1))[0]
 
-            variants[f"{cell}:torch"] = _step(raw, twin)
+            variants[f"{cell}:torch"] = training_step(raw, twin)
         else:
             reference = Recurrent(cell, HIDDEN, HIDDEN, num_layers=LAYERS, fused=False)
             reference.load_state_dict(fast.state_dict())
-            variants[f"{cell}:reference"] = _step(lambda m=reference: m(x, lengths)[0], reference)
+            variants[f"{cell}:reference"] = training_step(
+                lambda m=reference: m(x, lengths)[0], reference
+            )
     return variants, flops
 
 

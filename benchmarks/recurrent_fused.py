@@ -26,40 +26,18 @@ import time
 from collections.abc import Callable
 
 import torch
-from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from cells import torch_twin, training_step
 from seqlab.nn.recurrent import Recurrent
 
 BATCH, STEPS, HIDDEN, LAYERS = 32, 35, 200, 2
 MAX_FUSED_OVER_TORCH = 1.5
 
 
-def _torch_twin(model: Recurrent) -> nn.RNNBase:
-    """torch.nn.LSTM/GRU with the same weights as ``model``."""
-    module = {"lstm": nn.LSTM, "gru": nn.GRU}[model.cell_name]
-    twin = module(HIDDEN, HIDDEN, num_layers=LAYERS, batch_first=True)
-    twin.load_state_dict(
-        {
-            f"{name}_l{layer}": parameter
-            for layer, cell in enumerate(model.cells)
-            for name, parameter in cell.named_parameters()
-        }
-    )
-    return twin
-
-
-def _step(run: Callable[[], torch.Tensor], module: nn.Module) -> Callable[[], None]:
-    def step() -> None:
-        module.zero_grad(set_to_none=True)
-        run().sum().backward()
-
-    return step
-
-
 def _variants(cell: str, lengths: torch.Tensor | None) -> dict[str, Callable[[], None]]:
     model = Recurrent(cell, HIDDEN, HIDDEN, num_layers=LAYERS)
-    twin = _torch_twin(model)
+    twin = torch_twin(model)
     x = torch.randn(BATCH, STEPS, HIDDEN)
 
     def recurrent(fused: bool) -> torch.Tensor:
@@ -73,9 +51,9 @@ def _variants(cell: str, lengths: torch.Tensor | None) -> dict[str, Callable[[],
         return twin(packed)[0].data
 
     return {
-        "fused": _step(lambda: recurrent(True), model),
-        "unfused": _step(lambda: recurrent(False), model),
-        "torch": _step(raw_torch, twin),
+        "fused": training_step(lambda: recurrent(True), model),
+        "unfused": training_step(lambda: recurrent(False), model),
+        "torch": training_step(raw_torch, twin),
     }
 
 

@@ -110,3 +110,15 @@ def validate(cls: type[T], values: Any, where: str) -> T:
 def to_dict(config: Any) -> dict[str, Any]:
     """A config as plain JSON/TOML-able values (tuples become lists), every default filled."""
     return _adapter(type(config)).dump_python(config, mode="json")
+
+
+def flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"encoder": {"type": x}}}`` -> ``{"model.encoder.type": x}`` (a
+    recipe's ``options`` table stays one value)."""
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and key != "options":
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

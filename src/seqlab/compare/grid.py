@@ -45,7 +45,7 @@ from rich.console import Console
 from torch import nn
 
 from seqlab import atomic
-from seqlab.config import NonNegativeFloat, PositiveInt, validate
+from seqlab.config import NonNegativeFloat, PositiveInt, flatten, validate
 from seqlab.errors import UserError, did_you_mean
 from seqlab.families.base import Prepared
 from seqlab.recipe import (
@@ -199,17 +199,6 @@ class Plan:
 
 
 # ---------------------------------------------------------------- small helpers
-def flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"model": {"encoder": {"type": x}}}`` -> ``{"model.encoder.type": x}``."""
-    flat: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, dict) and key != "options":
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def set_key(raw: dict[str, Any], key: str, value: Any) -> None:
     """Set the dotted recipe ``key`` in the nested ``raw`` dict (creating tables)."""
     parts = key.split(".")

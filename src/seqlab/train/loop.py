@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlab.config import flatten
 from seqlab.errors import UserError
 from seqlab.train.callbacks import (
     Callback,
@@ -177,23 +178,13 @@ def evaluate(model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
     return model.summarize({k: total / max(count, 1.0) for k, (total, count) in sums.items()})
 
 
-def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in raw.items():
-        if isinstance(value, dict) and key != "options":
-            flat |= _flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _check_same_recipe(
     saved: dict[str, Any] | None, given: dict[str, Any] | None, where: Path
 ) -> None:
     """Refuse to resume a checkpoint with a recipe that would change its results."""
     if saved is None or given is None:
         return
-    a, b = _flatten(saved), _flatten(given)
+    a, b = flatten(saved), flatten(given)
     for key in sorted(set(a) | set(b)):
         if key in RESUMABLE_CHANGES or key.split(".")[0] in RESUMABLE_CHANGES:
             continue
