@@ -245,3 +245,29 @@ def test_demo_quick_runs_the_whole_path(tmp_path: Path) -> None:
     for run in ("ptb-lstm-demo", "mr-bilstm"):
         metrics = json.loads((tmp_path / run / "bundle" / "metrics.json").read_text())
         assert metrics["train_seconds"] < 120
+
+
+def test_generate_with_a_gpt_bundle_refuses_or_truncates_a_long_prompt(
+    work: Path, tmp_path: Path
+) -> None:
+    """A causal Transformer LM: generation through the KV cache; a prompt over the context
+    is one line + exit 2 unless --truncate (then a note on stderr)."""
+    result = _invoke(
+        "train", work / "lm.toml", "--out", tmp_path / "gpt",
+        "--set", "model.encoder.type=transformer", "--set", "model.encoder.causal=true",
+        "--set", "model.encoder.num_heads=2", "--set", "model.encoder.max_positions=8",
+        "--set", "train.epochs=1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bundle = tmp_path / "gpt" / "bundle"
+    long_prompt = " ".join(["the cat sat on the mat"] * 3)  # 18 tokens > 8
+    refused = runner.invoke(app, ["generate", str(bundle), "--prompt", long_prompt])
+    assert refused.exit_code == 2
+    assert "more than the model's context of 8" in refused.output
+    assert "Traceback" not in refused.output
+    cut = runner.invoke(
+        app, ["generate", str(bundle), "--prompt", long_prompt, "--truncate", "--max-tokens", "20"]
+    )
+    assert cut.exit_code == 0, cut.output
+    assert "truncated" in cut.stderr and cut.stdout.startswith(long_prompt)
+    assert len(cut.stdout.split()) > len(long_prompt.split())  # generated past the context
