@@ -111,7 +111,7 @@ def _variants(
     return variants, flops
 
 
-def _measure(
+def measure(
     variants: dict[str, Callable[[], None]],
     rounds: int,
     clock: Callable[[], float] = time.perf_counter,
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         lengths = torch.randint(steps // 2, steps + 1, (BATCH,))
         lengths[0] = steps
     variants, flops = _variants(x, lengths)
-    best = _measure(variants, rounds, clock)
+    best = measure(variants, rounds, clock)
     tokens = BATCH * steps if lengths is None else int(lengths.sum())
 
     print(

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from cells import torch_twin, training_step
+from cells import measure, torch_twin, training_step
 from seqlab.nn.recurrent import Recurrent
 
 BATCH, STEPS, HIDDEN, LAYERS = 32, 35, 200, 2
@@ -57,22 +56,6 @@ def _variants(cell: str, lengths: torch.Tensor | None) -> dict[str, Callable[[],
     }
 
 
-def _measure(variants: dict[str, Callable[[], None]], rounds: int) -> dict[str, float]:
-    """Fastest seconds per forward+backward, variants interleaved, order rotated per round."""
-    names = list(variants)
-    for name in names:  # warm-up: allocator, oneDNN primitive caches
-        variants[name]()
-        variants[name]()
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for round_index in range(rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            variants[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -99,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for cell in ("lstm", "gru"):
         for label, lengths in (("full", None), ("padded", padded)):
-            result = _measure(_variants(cell, lengths), rounds)
+            result = measure(_variants(cell, lengths), rounds)
             over_torch = result["fused"] / result["torch"]
             loop_cost = result["unfused"] / result["fused"]
             case = f"{cell} {label}"
