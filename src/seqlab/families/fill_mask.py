@@ -21,13 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seqlab.config import PositiveInt, Probability
 from seqlab.data.batching import Batch
-from seqlab.data.config import TextDataConfig, limit_splits
+from seqlab.data.config import TextDataConfig
 from seqlab.data.masking import IGNORE, MaskedLMBatches
 from seqlab.data.readers import read_lines
 from seqlab.errors import UserError
 from seqlab.families.base import SPLITS, Family, Prepared, validated
 from seqlab.families.generation import TextGeneration, TokenScore, encode_stream
-from seqlab.families.text import new_tokenizer
 from seqlab.models.mlm import MaskedLanguageModel, MaskedLMConfig
 from seqlab.text.tokenizers import Tokenizer
 from seqlab.train.loop import evaluate
@@ -115,15 +114,7 @@ class FillMask(Family):
                 "use data.tokenizer = 'wordpiece', 'bpe', 'word' or 'whitespace'",
             )
         self.check_dataset(data.dataset, (self.corpus.task,))  # the error names fill-mask
-        splits, description = self.corpus.raw_splits(recipe)
-        splits = limit_splits(splits, data)
-        if tokenizer is None:
-            train = splits["train"]
-            tokenizer = new_tokenizer(data).fit([train] if isinstance(train, str) else train)
-        streams = {
-            name: torch.tensor(encode_stream(tokenizer, splits[name], "word"), dtype=torch.long)
-            for name in SPLITS
-        }
+        streams, tokenizer, description = self.corpus.token_streams(recipe, tokenizer, "word")
         batches = {
             name: self.batches(streams[name], tokenizer, data, name == "train") for name in SPLITS
         }

@@ -131,11 +131,13 @@ class TextGeneration(Family):
         self.check_dataset(data.dataset, (self.task,))
         return load_dataset(data.dataset, **data.options), f"`{data.dataset}` (as shipped)"
 
-    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
-        """Tokenise every split into one id stream and cut train/valid/test batches."""
+    def token_streams(
+        self, recipe: Any, tokenizer: Tokenizer | None, unit: str
+    ) -> tuple[dict[str, torch.Tensor], Tokenizer, str]:
+        """Every split (limited for quick runs) as one id stream, the tokenizer fitted on
+        train unless given, and the data's description."""
         data = recipe.data
         splits, description = self.raw_splits(recipe)
-        unit = "char" if data.tokenizer == "char" else "word"
         splits = limit_splits(splits, data)
         if tokenizer is None:
             train = splits["train"]
@@ -144,6 +146,13 @@ class TextGeneration(Family):
             name: torch.tensor(encode_stream(tokenizer, splits[name], unit), dtype=torch.long)
             for name in SPLITS
         }
+        return streams, tokenizer, description
+
+    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        """Tokenise every split into one id stream and cut train/valid/test batches."""
+        data = recipe.data
+        unit = "char" if data.tokenizer == "char" else "word"
+        streams, tokenizer, description = self.token_streams(recipe, tokenizer, unit)
         batches = {
             name: LMStreamBatches(
                 streams[name],
