@@ -20,6 +20,12 @@ Masks here are boolean with **True = may attend** (a valid key), the convention 
 ``key_padding_mask`` is the opposite (True = ignore). A causal mask lets query t see
 keys ≤ t only, so position t cannot read the token it is asked to predict.
 
+Recurrent encoder-decoders attend with :class:`GlobalAttention` (Luong et al. 2015, §3.1):
+one decoder state s_t (the query) against the encoder outputs h_1..h_S (the memory)::
+
+    score(s, h) = sᵀh (dot) | sᵀ W h (general) | vᵀ tanh(W₁ s + W₂ h) (additive, Bahdanau
+    et al. 2014);  a_t = softmax_s score(s_t, h_s);  c_t = Σ_s a_ts h_s
+
 For incremental decoding, :class:`KVCache` keeps every layer's keys and values of the
 steps seen so far: each new token then costs one query against the cached keys instead
 of recomputing the whole prefix (GPT-2's ``past_key_values``).
@@ -177,6 +183,67 @@ class KVCache:
         layer saw them."""
         self.mask = self.key_mask(mask, batch, steps)
         self.length += steps
+
+    def reorder(self, rows: Tensor) -> KVCache:
+        """A cache of the given (N,) batch rows (beam search: each hypothesis continues
+        its parent's cache); the storage beyond ``length`` is not copied."""
+        cache = KVCache(len(self._keys))
+        cache.length = self.length
+        for index, (keys, values) in enumerate(zip(self._keys, self._values, strict=True)):
+            if keys is not None and values is not None:
+                cache._keys[index] = keys[rows, :, : self.length]
+                cache._values[index] = values[rows, :, : self.length]
+        cache.mask = None if self.mask is None else self.mask[rows]
+        return cache
+
+
+ATTENTION_SCORES = ("dot", "general", "additive")
+
+
+class GlobalAttention(nn.Module):
+    """Attention of a recurrent decoder over the encoder outputs (module doc).
+
+    ``forward(query (B, H), keys, memory (B, S, M), mask (B, S) | None)`` ->
+    ``context (B, M), weights (B, S)``; ``keys = prepare(memory)`` is computed once per
+    source (the memory itself for dot and general, W₂ h for additive), so a decoding step
+    costs one (B, S) score. ``general`` maps the query (sᵀW h = (Wᵀs)·h) rather than the
+    memory, which is cheaper per step. ``dot`` needs H = M.
+    """
+
+    def __init__(self, score: str, query_size: int, memory_size: int) -> None:
+        super().__init__()
+        if score not in ATTENTION_SCORES:
+            raise ValueError(f"unknown attention score {score!r}; use one of {ATTENTION_SCORES}")
+        if score == "dot" and query_size != memory_size:
+            raise ValueError(
+                f"dot attention needs query size {query_size} == memory size {memory_size}"
+            )
+        self.score = score
+        if score == "general":
+            self.weight = nn.Linear(query_size, memory_size, bias=False)
+        elif score == "additive":
+            self.query_weight = nn.Linear(query_size, query_size, bias=True)
+            self.memory_weight = nn.Linear(memory_size, query_size, bias=False)
+            self.vector = nn.Linear(query_size, 1, bias=False)
+
+    def prepare(self, memory: Tensor) -> Tensor:
+        """(B, S, M) memory -> the keys scores are computed against."""
+        return self.memory_weight(memory) if self.score == "additive" else memory
+
+    def forward(
+        self, query: Tensor, keys: Tensor, memory: Tensor, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        if self.score == "additive":
+            hidden = torch.tanh(self.query_weight(query).unsqueeze(1) + keys)  # (B, S, H)
+            scores = self.vector(hidden).squeeze(-1)  # (B, S)
+        else:
+            projected = self.weight(query) if self.score == "general" else query  # (B, M)
+            scores = torch.bmm(keys, projected.unsqueeze(-1)).squeeze(-1)  # (B, S)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)  # (B, M)
+        return context, weights
 
 
 class MultiHeadAttention(nn.Module):
