@@ -285,6 +285,7 @@ class TextGeneration(Family):
                 request.top_k,
                 request.top_p,
                 seed=request.seed + i,
+                ids=ids,
             )
             for i in range(request.num_return_sequences)
         ]
@@ -313,13 +314,16 @@ def continue_text(
     top_k: int | None = 40,
     top_p: float | None = None,
     seed: int = 0,
+    ids: list[int] | None = None,
 ) -> str:
     """``prompt`` + a sampled continuation of at least one token (words stop at ``<eos>``).
 
     A prompt that often ends a sentence ("the company said" in PTB) would otherwise
-    mostly get an empty continuation.
+    mostly get an empty continuation. ``ids``: the prompt already encoded (else it is).
     """
-    ids = tokenizer.encode(prompt) if prompt else [tokenizer.eos_id]
+    if ids is None:
+        ids = tokenizer.encode(prompt) if prompt else []
+    ids = ids or [tokenizer.eos_id]
     if model.context_size is not None:
         ids = ids[-model.context_size :]  # the caller decided to truncate (or it fits)
     stop = tokenizer.eos_id if unit == "word" else None
