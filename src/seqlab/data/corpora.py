@@ -7,9 +7,12 @@ Labelled sets get a stratified seeded split (test 10 %, then valid 10 % of the r
 from __future__ import annotations
 
 import csv
+import functools
 import lzma
 import re
+import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +24,9 @@ from seqlab.data.loaders import (
     data_home,
     split_indices,
 )
+from seqlab.data.parallel import LIBREOFFICE_PAIRS, read_tsv_pairs
 from seqlab.data.readers import read_conll
+from seqlab.errors import UserError
 
 Pairs = list[tuple[str, str]]
 
@@ -174,6 +179,175 @@ def load_movie_dialog(seed: int = 0) -> dict[str, Pairs]:
         if line.count("\t") == 1
     ]
     return _split_list(pairs, (0.9, 0.05, 0.05), seed)
+
+
+class Inflection(NamedTuple):
+    """One morphological inflection example: ``lemma`` + ``tags`` → ``form``.
+
+    ``tags`` are the OpenCorpora grammemes of the form in pymorphy3's order (part of
+    speech, the lexeme's grammemes, then the form's), e.g. ``("NOUN", "anim", "femn",
+    "plur", "gent")`` for кошка → кошек. :attr:`source` is what a character model reads:
+    the lemma's characters followed by one token per grammeme (grammemes are two or more
+    characters, so they never collide with a character); :attr:`target` is the form's
+    characters.
+    """
+
+    lemma: str
+    tags: tuple[str, ...]
+    form: str
+
+    @property
+    def source(self) -> tuple[str, ...]:
+        return (*self.lemma, *self.tags)
+
+    @property
+    def target(self) -> tuple[str, ...]:
+        return tuple(self.form)
+
+
+_RU_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
+
+
+class RuLexicon:
+    """The OpenCorpora lexicon of ``pymorphy3-dicts-ru``, read with pymorphy3 (one pass).
+
+    ``paradigms[lemma]`` lists the paradigm ids of the lexemes spelled ``lemma`` (two
+    for homonyms such as кошка inan / anim); :meth:`examples` builds their forms.
+    """
+
+    def __init__(self) -> None:
+        try:
+            import pymorphy3
+            from pymorphy3 import dawg
+        except ImportError:
+            raise UserError(
+                "data set 'ru-inflection' is read with pymorphy3, which is not installed",
+                "run `pip install --no-deps -r requirements/data.txt`",
+            ) from None
+        if not dawg.EXTENSION_AVAILABLE:
+            warnings.warn(
+                "pymorphy3 runs on the pure-Python DAWG reader: reading the lexicon takes "
+                "about a minute instead of seconds (pip install --no-deps dawg2==0.13.3)",
+                stacklevel=3,
+            )
+        self.dictionary = pymorphy3.MorphAnalyzer(lang="ru").dictionary
+        self.paradigms: dict[str, list[int]] = {}
+        for word, (paradigm, index) in self.dictionary.words.iteritems():
+            if index == 0 and _RU_WORD.fullmatch(word):  # form 0 is the lemma
+                self.paradigms.setdefault(word, []).append(paradigm)
+        self.lemmas = sorted(self.paradigms)
+        self._tags: dict[int, list[tuple[str, ...]]] = {}
+
+    def _paradigm_tags(self, paradigm_id: int, length: int) -> list[tuple[str, ...]]:
+        if paradigm_id not in self._tags:  # 3,451 paradigms serve all 185k lexemes
+            self._tags[paradigm_id] = [
+                tuple(re.split(r"[, ]", str(self.dictionary.build_tag_info(paradigm_id, i))))
+                for i in range(length)
+            ]
+        return self._tags[paradigm_id]
+
+    def examples(self, lemma: str) -> list[Inflection]:
+        """Every unambiguous (lemma, tags) → form of ``lemma``, in paradigm order."""
+        dictionary = self.dictionary
+        forms: dict[tuple[str, ...], set[str]] = {}
+        for paradigm_id in self.paradigms[lemma]:
+            paradigm = dictionary.paradigms[paradigm_id]
+            length = len(paradigm) // 3  # suffix ids, tag ids, prefix ids
+            stem = dictionary.build_stem(paradigm, 0, lemma)
+            for i, tags in enumerate(self._paradigm_tags(paradigm_id, length)):
+                prefix = dictionary.paradigm_prefixes[paradigm[2 * length + i]]
+                forms.setdefault(tags, set()).add(prefix + stem + dictionary.suffixes[paradigm[i]])
+        return [
+            Inflection(lemma, tags, next(iter(spelled)))
+            for tags, spelled in forms.items()
+            if len(spelled) == 1
+        ]
+
+
+@functools.lru_cache(maxsize=1)
+def ru_lexicon() -> RuLexicon:
+    """The lexicon, read once per process (≈ 5-9 s; a few tens of MB in memory)."""
+    return RuLexicon()
+
+
+def load_ru_inflection(
+    seed: int = 0,
+    train: int = 10_000,
+    valid: int = 1_000,
+    test: int = 1_000,
+    per_lemma: int | None = 1,
+) -> dict[str, list[Inflection]]:
+    """Russian inflection (lemma + grammemes → word form) from the OpenCorpora dictionary.
+
+    The lexicon of ``pymorphy3-dicts-ru`` is enumerated with pymorphy3: every lexeme
+    whose lemma is Cyrillic letters (hyphens allowed; numbers such as 1-й and Latin
+    entries are left out) with all the forms of its paradigm: 182,254 lemma spellings,
+    185,188 lexemes, 5,126,573 (lemma, tags) → form examples. As in pymorphy3, words are
+    lower case (names too, tagged ``Name``/``Surn``/``Geox`` …) and participles, gerunds,
+    short forms and comparatives belong to the infinitive / full adjective.
+
+    Lemma spellings (homonyms together) are split seeded 90 / 5 / 5 %, so no valid or
+    test lemma is seen in training. Each split then walks its lemmas in a seeded order,
+    taking ``per_lemma`` random forms of each (``None``: all of them), until it holds
+    ``train`` / ``valid`` / ``test`` examples: SIGMORPHON-style fixed sizes, 10k / 1k /
+    1k by default. Each split has its own random stream, so its examples do not depend
+    on the other splits' sizes.
+
+    A (lemma, tags) that two homonymous lexemes spell differently (4,961 of them, in 276
+    lemmas) is dropped as ambiguous; the same (lemma, tags, form) from two lexemes counts
+    once (1,114). Forms that share a spelling but not tags (кошки: sing,gent and
+    plur,nomn) stay separate examples. The first load in a process takes ≈ 5-9 s: one pass
+    over the dictionary's 5.1M entries (with the ``dawg2`` C extension).
+    """
+    sizes = {"train": train, "valid": valid, "test": test}
+    lexicon = ru_lexicon()
+    result: dict[str, list[Inflection]] = {}
+    parts = split_indices(len(lexicon.lemmas), (0.9, 0.05, 0.05), seed)
+    for number, (name, part) in enumerate(zip(SPLITS, parts, strict=True)):
+        rng = np.random.default_rng([seed, number])
+        chosen: list[Inflection] = []
+        for lemma_index in rng.permutation(part):
+            if len(chosen) >= sizes[name]:
+                break
+            examples = lexicon.examples(lexicon.lemmas[lemma_index])
+            if per_lemma is not None and len(examples) > per_lemma:
+                picked = np.sort(rng.choice(len(examples), per_lemma, replace=False))
+                examples = [examples[i] for i in picked]
+            chosen.extend(examples[: sizes[name] - len(chosen)])
+        if len(chosen) < sizes[name]:
+            raise UserError(
+                f"ru-inflection {name} split has only {len(chosen):,} examples, "
+                f"{sizes[name]:,} asked",
+                f"ask for fewer, or raise per_lemma (now {per_lemma})",
+            )
+        result[name] = chosen
+    return result
+
+
+def load_libreoffice_en_ru(seed: int = 0) -> dict[str, Pairs]:
+    """LibreOffice help paragraphs, (English, Russian), split seeded 90 / 5 / 5 %.
+
+    Reads ``pairs.tsv``, which ``seqlab datasets prepare libreoffice-en-ru`` extracts
+    once from the Debian help packages (see :func:`seqlab.data.parallel.libreoffice_pairs`):
+    22,119 unique pairs. The split groups pairs by their English text, so an English
+    paragraph with two translations has both in one split and no test source is seen
+    in training. Pairs keep the file order within each split.
+    """
+    path = data_home() / "libreoffice-en-ru" / LIBREOFFICE_PAIRS
+    if not path.is_file():
+        raise UserError(
+            f"{path} is missing", "run `seqlab datasets prepare libreoffice-en-ru --force`"
+        )
+    pairs = read_tsv_pairs(path)
+    english = list(dict.fromkeys(source for source, _ in pairs))
+    parts = split_indices(len(english), (0.9, 0.05, 0.05), seed)
+    part_of: dict[str, str] = {}
+    for name, part in zip(SPLITS, parts, strict=True):
+        part_of.update((english[i], name) for i in part)
+    result: dict[str, Pairs] = {name: [] for name in SPLITS}
+    for pair in pairs:
+        result[part_of[pair[0]]].append(pair)
+    return result
 
 
 _RAZDEL_SOURCES = ("corpora", "gicrya", "rnc", "syntag")

