@@ -30,5 +30,8 @@ def test_recipe_trains_and_its_bundle_predicts(path: Path, tmp_path: Path) -> No
     family = bundle.family
     (answer,) = bundle.predict([family.request_from_text(family.example_input, top_k=2)])
     assert isinstance(answer, family.Response)
+    if hasattr(answer, "hypotheses"):  # seq2seq: the two best beam hypotheses
+        assert len(answer.hypotheses) == 2 and all(h.log_prob <= 0 for h in answer.hypotheses)
+        return
     scores = [s.score for s in (answer.masks[0] if hasattr(answer, "masks") else answer.top)]
     assert len(scores) == 2 and all(0.0 <= score <= 1.0 for score in scores)

@@ -15,6 +15,7 @@ from seqlab.text.tokenizers import (
     BPETokenizer,
     CharTokenizer,
     Tokenizer,
+    TokenizerPair,
     WordPieceTokenizer,
     WordTokenizer,
     load_tokenizer,
@@ -262,3 +263,18 @@ def test_make_tokenizer_user_errors() -> None:
         make_tokenizer("bpe", normalize_yo=True)
     with pytest.raises(TypeError):
         make_tokenizer("word", False)  # type: ignore[misc]  # options are keyword-only
+
+
+def test_tokenizer_pair_round_trips_both_sides_and_a_shared_one(tmp_path) -> None:
+    source = make_tokenizer("char", lowercase=True).fit(["cat", "dog"])
+    target = make_tokenizer("whitespace", lowercase=False).fit(["K AE1 T", "D AO1 G"])
+    pair = TokenizerPair(source, target)
+    pair.save(tmp_path / "pair.json")
+    loaded = load_tokenizer(tmp_path / "pair.json")
+    assert isinstance(loaded, TokenizerPair) and not loaded.shared
+    assert loaded.source.encode("Cat") == source.encode("cat")
+    assert loaded.target.encode("K AE1 T") == target.encode("K AE1 T")
+    assert loaded.decode(target.encode("D AO1 G")) == "D AO1 G"  # the pair speaks for the target
+    assert (loaded.vocab_size, loaded.eos_id) == (target.vocab_size, target.eos_id)
+    shared = tokenizer_from_dict(TokenizerPair(source).to_dict())
+    assert shared.shared and shared.source is shared.target

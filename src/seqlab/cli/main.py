@@ -197,6 +197,50 @@ def generate(
 
 
 @app.command()
+def translate(
+    bundle: Annotated[Path, typer.Argument(help="A translation bundle folder")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Sources to translate")] = None,
+    file: Annotated[Path | None, typer.Option(help="A file with one source a line")] = None,
+    beam: Annotated[int | None, typer.Option(help="Beam width (1 = greedy)")] = None,
+    num: Annotated[int, typer.Option(help="Hypotheses to show")] = 1,
+    max_length: Annotated[int | None, typer.Option(help="Longest output, in tokens")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Attention heatmap PNG (of the first source)")
+    ] = None,
+    truncate: Annotated[
+        bool, typer.Option(help="Cut a source longer than the model's maximum")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+) -> None:
+    """Translate with a seq2seq bundle (beam search); --plot draws the attention."""
+    from seqlab.bundle import load_bundle
+
+    loaded = load_bundle(bundle)
+    family = loaded.family
+    if "beam_size" not in family.Request.model_fields:
+        raise UserError(
+            f"bundle {bundle} is a {family.task} model, not a translation model",
+            "use `seqlab predict` for it",
+        )
+    inputs = _read_inputs(texts, file)
+    options = dict(beam_size=beam, max_length=max_length, truncate=truncate)
+    requests = [
+        family.request_from_text(text, top_k=num, attention=plot is not None and i == 0, **options)
+        for i, text in enumerate(inputs)
+    ]
+    responses = loaded.predict(requests)
+    if plot is not None:
+        family.plot(responses[0], str(plot))
+    for text, response in zip(inputs, responses, strict=True):
+        if response.truncated:
+            typer.echo(f"note: {text[:40]!r} was truncated to the model's maximum", err=True)
+        if as_json:
+            typer.echo(json.dumps({"input": text, **response.model_dump()}, ensure_ascii=False))
+        else:
+            typer.echo(f"{family.show(response)}\t{text}")
+
+
+@app.command()
 def demo(
     quick: Annotated[bool, typer.Option(help="Tiny budgets (a smoke run, ~1 minute)")] = False,
     out: Annotated[Path, typer.Option(help="Where runs and bundles go")] = Path("runs/demo"),

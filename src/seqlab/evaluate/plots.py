@@ -41,3 +41,25 @@ def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
     fig.savefig(buffer, format="png")
     plt.close(fig)
     atomic.write_bytes(path, buffer.getvalue())
+
+
+def plot_attention(
+    weights: list[list[float]], source: list[str], target: list[str], path: str | Path
+) -> None:
+    """A (target x source) attention heatmap: row t = where the decoder looked when it
+    wrote target token t."""
+    rows, columns = len(target), len(source)
+    fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * columns + 1.5), max(2.5, 0.4 * rows + 1.2)))
+    image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(columns), source, rotation=90 if columns > 12 else 0)
+    ax.set_yticks(range(rows), target)
+    ax.set_xlabel("source")
+    ax.set_ylabel("target")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic.write_bytes(path, buffer.getvalue())

@@ -11,12 +11,14 @@ from seqlab.families.base import Family, GenerateRequest, GenerateResponse, Prep
 from seqlab.families.classification import SeriesClassification, TextClassification
 from seqlab.families.fill_mask import FillMask
 from seqlab.families.generation import TextGeneration
+from seqlab.families.translation import Translation
 
 FAMILIES: dict[str, Family] = {
     "text-classification": TextClassification(),
     "time-series-classification": SeriesClassification(),
     "text-generation": TextGeneration(),
     "fill-mask": FillMask(),
+    "translation": Translation(),
 }
 
 

@@ -148,13 +148,18 @@ class Family:
     def predict(self, bundle: Bundle, requests: list[Any]) -> list[Any]:
         raise NotImplementedError
 
-    def request_from_text(self, text: str, top_k: int = 1) -> BaseModel:
-        """The request a command-line argument stands for."""
-        return validated(self.Request, text=text, top_k=top_k)
+    def request_from_text(self, text: str, top_k: int = 1, **options: Any) -> BaseModel:
+        """The request a command-line argument stands for; ``options`` are further request
+        fields (``beam_size=5``), refused by name where the family has no such field."""
+        return validated(self.Request, text=text, top_k=top_k, **options)
 
     def show(self, response: Any) -> str:
         """One line for the terminal."""
         return response.model_dump_json()
+
+    def plot(self, response: Any, path: str) -> None:
+        """A PNG picture of one response (e.g. a translation's attention)."""
+        raise UserError(f"a {self.task} prediction has no plot", "leave out --plot")
 
     def generate(self, bundle: Bundle, request: GenerateRequest) -> GenerateResponse:
         raise UserError(

@@ -668,6 +668,60 @@ def _roles_in(hf_tokenizer: HFTokenizer) -> dict[str, str]:
     return roles
 
 
+class TokenizerPair(Tokenizer):
+    """The ``source`` and ``target`` tokenizers of a sequence-to-sequence model, saved as
+    one ``tokenizer.json``. As a :class:`Tokenizer` it is the target side (what the model
+    writes: special ids, ``decode``, ``vocab_size``); encode sources with ``.source``.
+    With a shared vocabulary both are the same object."""
+
+    kind = "pair"
+    _state_attribute = "source"
+
+    def __init__(self, source: Tokenizer | None = None, target: Tokenizer | None = None) -> None:
+        if source is not None:
+            self.source = source
+            self.target = target if target is not None else source
+
+    @property
+    def shared(self) -> bool:
+        return self.source is self.target
+
+    def _state(self) -> dict[str, Any]:
+        target = None if self.shared else self.target.to_dict()
+        return {"source": self.source.to_dict(), "target": target}
+
+    def _load_state(self, data: dict[str, Any]) -> None:
+        if "source" not in data:
+            return
+        self.source = tokenizer_from_dict(data["source"])
+        self.target = (
+            self.source if data.get("target") is None else tokenizer_from_dict(data["target"])
+        )
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.target.tokenize(text)
+
+    def _encode(self, text: str) -> list[int]:
+        return self.target.encode(text)
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.target.decode(ids)
+
+    def token_to_id(self, token: str) -> int:
+        return self.target.token_to_id(token)
+
+    def id_to_token(self, index: int) -> str:
+        return self.target.id_to_token(index)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.target.vocab_size
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        return self.target.special_ids
+
+
 TOKENIZERS: dict[str, type[Tokenizer]] = {
     cls.kind: cls
     for cls in (
@@ -676,6 +730,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
         BPETokenizer,
         WordPieceTokenizer,
         PretrainedTokenizer,
+        TokenizerPair,
     )
 }
 

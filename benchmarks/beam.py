@@ -1,0 +1,102 @@
+"""Batched beam search vs one sentence at a time: sentences/s side by side, same run.
+
+    python benchmarks/beam.py [--bundle runs/cmudict-g2p/bundle] [--sentences 256]
+
+Decodes CMUdict test words with a trained grapheme-to-phoneme model (the given bundle,
+else a small one trained here for a few hundred steps) by beam search of width 5: once in
+batches of 64 sentences (batch x beam rows in one tensor per step), once sentence by
+sentence. Both must give the same hypotheses. Timed in CPU seconds of this process (on
+a shared machine wall time mostly measures the other processes), best of the rounds.
+Exits 1 if they differ or the speed-up is below the goal (default 5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from seqlab.bundle import load_bundle
+from seqlab.data.datasets import load_dataset
+from seqlab.recipe import recipe_from_dict
+from seqlab.run import train_recipe
+
+GOAL = 5.0
+WIDTH, BATCH = 5, 64
+
+
+def small_g2p(folder: Path) -> Path:
+    """A BiGRU -> GRU + attention g2p model trained for 400 steps (about a minute)."""
+    raw = {
+        "task": "translation",
+        "name": "bench-beam",
+        "data": {
+            "dataset": "cmudict",
+            "source_tokenizer": "char",
+            "lowercase": True,
+            "batch_size": 64,
+            "eval_limit": 200,
+        },
+        "model": {
+            "embedding_dim": 64,
+            "encoder": {"type": "gru", "hidden_size": 128, "bidirectional": True},
+            "decoder": {"type": "gru", "hidden_size": 128, "attention": "general"},
+        },
+        "train": {"max_steps": 400, "lr": 0.003, "progress": False},
+        "eval": {"samples": 0, "baseline": False},
+    }
+    result = train_recipe(recipe_from_dict(raw), folder, console=Console(file=io.StringIO()))
+    return result.bundle
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, default=None)
+    parser.add_argument("--sentences", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--goal", type=float, default=GOAL)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.bundle or small_g2p(Path(tmp) / "run")
+        bundle = load_bundle(path)
+    family, pair = bundle.family, bundle.tokenizer
+    words = sorted({word for word, _ in load_dataset("cmudict")["test"]})[: args.sentences]
+    sources = [pair.source.encode(word) for word in words]
+    best = {"batched": float("inf"), "one by one": float("inf")}
+    found = {}
+    for _ in range(args.rounds):
+        for name, batch in (("batched", BATCH), ("one by one", 1)):
+            started = time.process_time()
+            found[name] = family.decode(bundle.model, sources, WIDTH, 40, batch_size=batch)
+            best[name] = min(best[name], time.process_time() - started)
+    rates = {name: len(sources) / seconds for name, seconds in best.items()}
+    ratio = rates["batched"] / rates["one by one"]
+    same = all(
+        [h.tokens for h in a] == [h.tokens for h in b]
+        for a, b in zip(found["batched"], found["one by one"], strict=True)
+    )
+    print(
+        f"beam {WIDTH}, {len(sources)} CMUdict words, {args.threads} thread(s), CPU time\n"
+        f"  batched ({BATCH} a batch)  {rates['batched']:8.1f} sentences/s\n"
+        f"  one by one         {rates['one by one']:8.1f} sentences/s\n"
+        f"  speed-up           {ratio:8.2f}x   same hypotheses: {'yes' if same else 'NO'}"
+    )
+    if not same:
+        print("FAIL: batched beam search differs from one sentence at a time")
+        return 1
+    if ratio < args.goal:
+        print(f"FAIL: speed-up {ratio:.2f}x < {args.goal}x")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,537 @@
+"""``translation``: sequence-to-sequence models — grapheme → phoneme, inflection, MT.
+
+Data: a translation data set of ``seqlab datasets`` (``cmudict``, ``ru-inflection``,
+``libreoffice-en-ru``, ``movie-dialog``) or a user's parallel data: ``data.path`` a TSV
+of ``source<TAB>target`` lines (Tatoeba's ``rus.txt`` too), or ``data.path`` +
+``data.target_path`` two aligned files; a user's data is split seeded 90/5/5. Source and
+target get their own tokenizers (``data.source_tokenizer``, ``data.target_tokenizer``)
+or one shared vocabulary, saved together as a :class:`~seqlab.text.tokenizers.TokenizerPair`.
+
+Model: :class:`~seqlab.models.seq2seq.Seq2Seq`. Report: corpus metrics of the test split
+decoded with beam search (:func:`seqlab.decoding.beam.beam_search`) — word and phoneme
+error rate for g2p (a word is right when it matches any of its pronunciations), exact
+match for inflection, BLEU and chrF (sacrebleu) otherwise — beside a same-run baseline:
+copy the source (inflection) or a word-by-word dictionary from the training pairs (MT).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from seqlab.config import PositiveInt
+from seqlab.data.config import DataConfig, limit_splits
+from seqlab.data.datasets import load_dataset
+from seqlab.decoding.beam import beam_search
+from seqlab.errors import UserError
+from seqlab.evaluate import seq2seq as measures
+from seqlab.families.base import SPLITS, Family, Prepared
+from seqlab.models.seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig
+from seqlab.text.tokenizers import KINDS, Tokenizer, TokenizerPair, make_tokenizer
+from seqlab.train.loop import evaluate
+
+Pair = tuple[str, str]
+Kind = Literal["word", "whitespace", "char", "bpe", "wordpiece"]
+METRICS = ("wer", "per", "exact_match", "bleu", "chrf")
+
+
+@dataclass
+class TranslationData(DataConfig):
+    dataset: str = "cmudict"
+    target_path: str | None = None  # with data.path: two aligned files
+    source_tokenizer: Kind = "char"
+    target_tokenizer: Kind = "whitespace"
+    shared_vocabulary: bool = False
+    lowercase: bool = False  # the source side
+    target_lowercase: bool = False
+    min_freq: PositiveInt = 1
+    vocab_size: PositiveInt = 8000  # bpe / wordpiece
+    max_source_length: PositiveInt = 100  # tokens; longer training pairs are left out
+    max_target_length: PositiveInt = 100
+    metrics: tuple[str, ...] | None = None  # default: by data set (module doc)
+    beam_size: PositiveInt = 5  # decoding for the report and the default request
+    length_penalty: float = 0.0  # GNMT alpha
+
+
+@dataclass
+class TranslationPreprocessing:
+    """Stored in a bundle: length limits and the decoding defaults."""
+
+    max_source_length: PositiveInt = 100
+    max_target_length: PositiveInt = 100
+    beam_size: PositiveInt = 5
+    length_penalty: float = 0.0
+    metrics: tuple[str, ...] = ("bleu", "chrf")
+
+
+class TranslateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+    top_k: int = Field(1, ge=1, description="hypotheses to return")
+    beam_size: int | None = Field(None, ge=1, description="default: the bundle's")
+    max_length: int | None = Field(None, ge=1, description="target tokens; default: the bundle's")
+    length_penalty: float | None = None
+    truncate: bool = False  # cut a source longer than the bundle's maximum (else refuse)
+    attention: bool = False  # return the source x target attention weights
+
+
+class Hypothesis(BaseModel):
+    text: str
+    score: float  # length-normalised log-probability (the beam's ranking)
+    log_prob: float
+
+
+class TranslateResponse(BaseModel):
+    translation: str
+    hypotheses: list[Hypothesis]
+    truncated: bool = False
+    source_tokens: list[str] = []
+    target_tokens: list[str] = []
+    attention: list[list[float]] | None = None  # (target tokens + <eos>) x source tokens
+
+
+class Seq2SeqBatches:
+    """Batches of (source ids, target ids) pairs, bucketed by length.
+
+    Training batches are shuffled per epoch (seeded by seed and epoch, so a resumed run
+    sees the same order) within pools of 50 batches sorted by source length (little
+    padding); evaluation batches are in length order and carry each row's index.
+    """
+
+    def __init__(
+        self,
+        pairs: list[tuple[list[int], list[int]]],
+        batch_size: int,
+        bos_id: int,
+        eos_id: int,
+        pad_id: int,
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if not pairs:
+            raise UserError("a split has no sentence pairs", "use more data or a looser limit")
+        self.pairs, self.batch_size, self.shuffle, self.seed = pairs, batch_size, shuffle, seed
+        self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.pairs) // self.batch_size)
+
+    def _order(self) -> list[list[int]]:
+        indices = list(range(len(self.pairs)))
+        length = [len(s) for s, _ in self.pairs]
+        if not self.shuffle:
+            indices.sort(key=lambda i: length[i])
+            return [
+                indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)
+            ]
+        rng = random.Random(self.seed * 1_000_003 + self.epoch)
+        rng.shuffle(indices)
+        pool = 50 * self.batch_size
+        batches = []
+        for start in range(0, len(indices), pool):
+            chunk = sorted(indices[start : start + pool], key=lambda i: length[i])
+            batches += [
+                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+            ]
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[Seq2SeqBatch]:
+        for rows in self._order():
+            sources = [self.pairs[i][0] for i in rows]
+            targets = [[self.bos_id, *self.pairs[i][1], self.eos_id] for i in rows]
+            yield Seq2SeqBatch(
+                *_padded(sources, self.pad_id),
+                *_padded(targets, self.pad_id),
+                indices=torch.tensor(rows),
+            )
+
+
+def _padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    for index, row in enumerate(rows):
+        ids[index, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return ids, torch.tensor([len(row) for row in rows])
+
+
+def _as_pair(example: Any) -> Pair:
+    """A loader's example as (source text, target text): (word, [phonemes]) pairs join
+    the phonemes with spaces."""
+    source, target = example[0], example[-1]
+    if not isinstance(target, str):
+        target = " ".join(target)
+    return str(source), target
+
+
+def default_metrics(dataset: str) -> tuple[str, ...]:
+    if dataset == "cmudict":
+        return ("wer", "per")
+    if dataset == "ru-inflection":
+        return ("exact_match",)
+    return ("bleu", "chrf")
+
+
+class Translation(Family):
+    task = "translation"
+    summary = "seq2seq with attention or a Transformer; batched beam search; BLEU / chrF / WER"
+    data_config = TranslationData
+    model_config = Seq2SeqConfig
+    preprocessing = TranslationPreprocessing
+    Request = TranslateRequest
+    Response = TranslateResponse
+    example = "recipes/cmudict-g2p.toml"
+    example_input = "seqlab"
+    metrics: ClassVar[dict[str, str]] = {
+        "loss": "min",
+        "ppl": "min",
+        "accuracy": "max",
+        "wer": "min",
+        "per": "min",
+        "exact_match": "max",
+        "bleu": "max",
+        "chrf": "max",
+        "baseline_exact_match": "max",
+        "baseline_bleu": "max",
+        "baseline_chrf": "max",
+    }
+
+    # -------------------------------------------------------------- data
+    def raw_pairs(self, data: TranslationData) -> tuple[dict[str, list[Pair]], str]:
+        """Per split, (source, target) texts."""
+        if data.dataset == "file":
+            from seqlab.data.loaders import split_indices
+            from seqlab.data.parallel import read_aligned, read_tsv_pairs
+
+            if not data.path:
+                raise UserError(
+                    "data.dataset = 'file' needs data.path",
+                    "set data.path = 'pairs.tsv' (source<TAB>target), or two aligned files "
+                    "with data.target_path",
+                )
+            pairs = (
+                read_aligned(data.path, data.target_path)
+                if data.target_path
+                else read_tsv_pairs(data.path)
+            )
+            parts = split_indices(len(pairs), (0.9, 0.05, 0.05), seed=data.seed)
+            splits = {
+                name: [pairs[i] for i in part] for name, part in zip(SPLITS, parts, strict=True)
+            }
+            return splits, f"`{data.path}`, seeded split 90/5/5"
+        self.check_dataset(data.dataset, (self.task,))
+        loaded = load_dataset(data.dataset, **data.options)
+        splits = {name: [_as_pair(example) for example in loaded[name]] for name in SPLITS}
+        return splits, f"`{data.dataset}` (as shipped)"
+
+    def tokenizers(self, data: TranslationData, train: list[Pair]) -> TokenizerPair:
+        def fitted(kind: str, texts: list[str], lowercase: bool) -> Tokenizer:
+            options = dict(lowercase=lowercase, min_freq=data.min_freq, vocab_size=data.vocab_size)
+            return make_tokenizer(kind, **options).fit(texts)
+
+        if data.shared_vocabulary:
+            if data.source_tokenizer != data.target_tokenizer:
+                raise UserError(
+                    "data.shared_vocabulary needs one tokenizer kind for both sides",
+                    f"set source_tokenizer = target_tokenizer (one of {KINDS})",
+                )
+            texts = [s for s, _ in train] + [t for _, t in train]
+            shared = fitted(data.source_tokenizer, texts, data.lowercase)
+            return TokenizerPair(shared)
+        return TokenizerPair(
+            fitted(data.source_tokenizer, [s for s, _ in train], data.lowercase),
+            fitted(data.target_tokenizer, [t for _, t in train], data.target_lowercase),
+        )
+
+    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        data: TranslationData = recipe.data
+        for name in data.metrics or ():
+            if name not in METRICS:
+                raise UserError(f"data.metrics: unknown metric {name!r}", f"use some of {METRICS}")
+        splits, description = self.raw_pairs(data)
+        splits = limit_splits(splits, data)
+        pair = tokenizer if tokenizer is not None else self.tokenizers(data, splits["train"])
+        encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
+        kept: dict[str, list[Pair]] = {}
+        for name in SPLITS:
+            encoded[name], kept[name] = [], []
+            for source, target in splits[name]:
+                ids = (pair.source.encode(source), pair.target.encode(target))
+                fits = (
+                    len(ids[0]) <= data.max_source_length and len(ids[1]) <= data.max_target_length
+                )
+                if ids[0] and ids[1] and (fits or name != "train"):
+                    encoded[name].append(ids)
+                    kept[name].append((source, target))
+        batches = {
+            name: Seq2SeqBatches(
+                encoded[name],
+                data.batch_size if name == "train" else data.eval_batch_size,
+                pair.bos_id,
+                pair.eos_id,
+                pair.pad_id,
+                shuffle=name == "train",
+                seed=data.seed,
+            )
+            for name in SPLITS
+        }
+        processing = TranslationPreprocessing(
+            data.max_source_length,
+            data.max_target_length,
+            data.beam_size,
+            data.length_penalty,
+            tuple(data.metrics or default_metrics(data.dataset)),
+        )
+        counts = ", ".join(f"{len(kept[n]):,}" for n in SPLITS)
+        return Prepared(batches, processing, pair, f"{description}: {counts} pairs", kept)
+
+    def build_model(self, config: Seq2SeqConfig) -> Seq2Seq:
+        return Seq2Seq(config)
+
+    def new_model(self, recipe: Any, prepared: Prepared) -> Seq2Seq:
+        pair = prepared.tokenizer
+        assert isinstance(pair, TokenizerPair)
+        config = dataclasses.replace(
+            recipe.model,
+            source_vocab_size=pair.source.vocab_size,
+            target_vocab_size=pair.target.vocab_size,
+            pad_id=pair.pad_id,
+            bos_id=pair.bos_id,
+            eos_id=pair.eos_id,
+        )
+        return Seq2Seq(config)
+
+    # -------------------------------------------------------------- decoding
+    @torch.no_grad()
+    def decode(
+        self,
+        model: Seq2Seq,
+        sources: list[list[int]],
+        beam_size: int,
+        max_length: int,
+        length_penalty: float = 0.0,
+        num_return: int = 1,
+        batch_size: int = 64,
+    ) -> list[list[Any]]:
+        """Beam-search hypotheses per source (batched, in length order)."""
+        model.eval()
+        device = next(model.parameters()).device
+        config = model.config
+        order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+        results: list[list[Any]] = [[] for _ in sources]
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            ids, lengths = _padded([sources[i] for i in rows], config.pad_id)
+            state = model.start(ids.to(device), lengths)
+            first = torch.full((len(rows),), config.bos_id, dtype=torch.long, device=device)
+            found = beam_search(
+                model.step,
+                state,
+                first,
+                beam_size,
+                max_length,
+                config.eos_id,
+                length_penalty=length_penalty,
+                num_return=num_return,
+            )
+            for row, hypotheses in zip(rows, found, strict=True):
+                results[row] = hypotheses
+        return results
+
+    def _sources(self, pair: TokenizerPair, texts: list[str]) -> list[list[int]]:
+        return [pair.source.encode(text) or [pair.source.unk_id] for text in texts]
+
+    # -------------------------------------------------------------- report
+    def score(
+        self, names: tuple[str, ...], predictions: list[str], references: list[list[str]]
+    ) -> dict[str, float]:
+        """The corpus metrics ``names`` of predictions against (possibly several) references."""
+        result: dict[str, float] = {}
+        split = [prediction.split() for prediction in predictions]
+        tokens = [[reference.split() for reference in refs] for refs in references]
+        for name in names:
+            if name == "wer":
+                result[name] = measures.word_error_rate(split, tokens)
+            elif name == "per":
+                result[name] = measures.phoneme_error_rate(split, tokens)
+            elif name == "exact_match":
+                result[name] = measures.exact_match(predictions, references)
+            elif name == "bleu":
+                result[name] = measures.bleu(predictions, references)
+            elif name == "chrf":
+                result[name] = measures.chrf(predictions, references)
+        return result
+
+    def baseline(self, kept: dict[str, list[Pair]], split: str, names: tuple[str, ...]) -> dict:
+        """Copy the source (when the metric is exact match), else translate word by word
+        with each training source word's most frequent aligned target word (same position
+        share, a crude IBM-1 stand-in); g2p has no cheap baseline here."""
+        if set(names) & {"wer", "per"}:
+            return {}
+        grouped = self.references(kept[split])
+        sources = list(grouped)
+        if "exact_match" in names:
+            return {"baseline_exact_match": measures.exact_match(sources, list(grouped.values()))}
+        table: dict[str, Counter[str]] = defaultdict(Counter)
+        for source, target in kept["train"]:
+            words, targets = source.lower().split(), target.split()
+            for index, word in enumerate(words):  # the target word at the same relative place
+                if targets:
+                    table[word][targets[index * len(targets) // len(words)]] += 1
+
+        def word_by_word(text: str) -> str:
+            return " ".join(
+                table[w].most_common(1)[0][0] if table[w] else w for w in text.lower().split()
+            )
+
+        guesses = [word_by_word(source) for source in sources]
+        refs = list(grouped.values())
+        return {
+            "baseline_bleu": measures.bleu(guesses, refs),
+            "baseline_chrf": measures.chrf(guesses, refs),
+        }
+
+    @staticmethod
+    def references(pairs: list[Pair]) -> dict[str, list[str]]:
+        """Source -> every target it has (several pronunciations of a word)."""
+        grouped: dict[str, list[str]] = {}
+        for source, target in pairs:
+            grouped.setdefault(source, []).append(target)
+        return grouped
+
+    def report(
+        self, model: Seq2Seq, prepared: Prepared, recipe: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        split = recipe.eval.split
+        kept: dict[str, list[Pair]] = prepared.data
+        processing: TranslationPreprocessing = prepared.preprocessing
+        metrics = {f"{split}_{k}": v for k, v in evaluate(model, prepared.batches[split]).items()}
+        pair = prepared.tokenizer
+        grouped = self.references(kept[split])
+        sources = list(grouped)
+        found = self.decode(
+            model,
+            self._sources(pair, sources),
+            processing.beam_size,
+            processing.max_target_length,
+            processing.length_penalty,
+        )
+        predictions = [pair.target.decode(h[0].tokens) if h else "" for h in found]
+        scores = self.score(processing.metrics, predictions, list(grouped.values()))
+        metrics |= {f"{split}_{k}": v for k, v in scores.items()}
+        if recipe.eval.baseline:
+            metrics |= {
+                f"{split}_{k}": v for k, v in self.baseline(kept, split, processing.metrics).items()
+            }
+        lines = [
+            f"{source!r} -> {prediction!r} (reference {grouped[source][0]!r})"
+            for source, prediction in list(zip(sources, predictions, strict=True))[
+                : recipe.eval.samples
+            ]
+        ]
+        return metrics, lines
+
+    # -------------------------------------------------------------- using a bundle
+    def predict(self, bundle: Any, requests: list[TranslateRequest]) -> list[TranslateResponse]:
+        pair: TokenizerPair = bundle.tokenizer
+        processing: TranslationPreprocessing = bundle.preprocessing
+        model: Seq2Seq = bundle.model
+        responses = []
+        for request in requests:  # grouped by decoding settings would batch; one by one is simple
+            ids = self.source_ids(pair.source, request.text)
+            limit = processing.max_source_length
+            truncated = len(ids) > limit
+            if truncated and not request.truncate:
+                raise UserError(
+                    f"the source has {len(ids)} tokens, more than the model's maximum of {limit}",
+                    "shorten it, or pass --truncate to keep its first tokens",
+                )
+            ids = ids[:limit]
+            beam = request.beam_size or processing.beam_size
+            found = self.decode(
+                model,
+                [ids],
+                max(beam, request.top_k),
+                request.max_length or processing.max_target_length,
+                processing.length_penalty
+                if request.length_penalty is None
+                else request.length_penalty,
+                num_return=request.top_k,
+            )[0]
+            hypotheses = [
+                Hypothesis(text=pair.target.decode(h.tokens), score=h.score, log_prob=h.log_prob)
+                for h in found
+            ]
+            response = TranslateResponse(
+                translation=hypotheses[0].text, hypotheses=hypotheses, truncated=truncated
+            )
+            if request.attention:
+                response = self.with_attention(model, pair, ids, found[0].tokens, response)
+            responses.append(response)
+        return responses
+
+    @staticmethod
+    def source_ids(tokenizer: Tokenizer, text: str) -> list[int]:
+        """The source's ids; empty, or with characters a character model never saw: an error
+        (a word model reads unknown words as ``<unk>``, as it was trained)."""
+        ids = tokenizer.encode(text)
+        if not ids:
+            raise UserError(f"the source {text!r} is empty", "pass some text")
+        if tokenizer.kind == "char" and tokenizer.unk_id in ids:
+            unknown = sorted({c for c in text if tokenizer.encode(c) == [tokenizer.unk_id]})
+            raise UserError(
+                f"the source {text!r} has unknown characters {''.join(unknown)!r}",
+                "the model knows only the characters of its training data",
+            )
+        return ids
+
+    @torch.no_grad()
+    def with_attention(
+        self,
+        model: Seq2Seq,
+        pair: TokenizerPair,
+        source: list[int],
+        target: list[int],
+        response: TranslateResponse,
+    ) -> TranslateResponse:
+        """The best hypothesis's attention weights, from a teacher-forced pass over it."""
+        batch = Seq2SeqBatch(
+            *_padded([source], model.config.pad_id),
+            *_padded([[model.config.bos_id, *target, model.config.eos_id]], model.config.pad_id),
+        )
+        device = next(model.parameters()).device
+        weights = model(batch.to(device)).extras.get("attention")
+        if weights is None:
+            raise UserError("this model has no attention to show", "train it with attention")
+        return response.model_copy(
+            update={
+                "source_tokens": [pair.source.id_to_token(i) for i in source],
+                "target_tokens": [pair.target.id_to_token(i) for i in target] + ["<eos>"],
+                "attention": weights[0].cpu().tolist(),
+            }
+        )
+
+    def show(self, response: TranslateResponse) -> str:
+        if len(response.hypotheses) == 1:
+            return response.translation
+        return " | ".join(f"{h.text} ({h.score:.2f})" for h in response.hypotheses)
+
+    def plot(self, response: TranslateResponse, path: str) -> None:
+        """The attention heatmap of a response made with ``attention=True`` (PNG)."""
+        from seqlab.evaluate.plots import plot_attention
+
+        if response.attention is None:
+            raise UserError("the response has no attention weights", "request attention=True")
+        plot_attention(response.attention, response.source_tokens, response.target_tokens, path)
