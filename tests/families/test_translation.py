@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from seqlab.bundle import load_bundle
 from seqlab.cli.main import app
-from seqlab.data.datasets import DATASETS
+from seqlab.data.datasets import DATASETS, load_dataset
 from seqlab.decoding.beam import greedy_search
 from seqlab.errors import UserError
 from seqlab.families import FAMILIES
@@ -209,3 +209,25 @@ def test_batched_beam_equals_one_sentence_at_a_time_on_the_trained_model(g2p) ->
         start = torch.full((len(sources),), config.bos_id)
         tokens, _ = greedy_search(bundle.model.step, state, start, 20, config.eos_id)
     assert [h[0].tokens for h in greedy] == tokens  # width 1 is greedy on the real model
+
+
+def test_inflection_reports_exact_match_beside_copying_the_lemma(tmp_path: Path) -> None:
+    if not DATASETS["ru-inflection"].is_available():
+        pytest.skip("pymorphy3 and its Russian dictionary are not installed")
+    raw = _raw(
+        dataset="ru-inflection",
+        source_tokenizer="whitespace",
+        max_source_length=60,
+        limit=2000,
+        eval_limit=300,
+    )
+    result = _train(raw, tmp_path / "run")
+    m = result.metrics
+    assert 0.0 <= m["test_exact_match"] <= 1.0
+    forms: dict[str, set[str]] = {}  # source -> its forms, from the loader itself
+    for example in load_dataset("ru-inflection")["test"][:300]:
+        forms.setdefault(" ".join(example.source), set()).add(example.form)
+    lemma = {source: "".join(t for t in source.split() if len(t) == 1) for source in forms}
+    unchanged = sum(lemma[source] in forms[source] for source in forms)
+    assert m["test_baseline_exact_match"] == pytest.approx(unchanged / len(forms))
+    assert 0.0 < m["test_baseline_exact_match"] < 0.5  # some forms are the lemma itself

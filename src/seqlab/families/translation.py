@@ -168,8 +168,12 @@ def _padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Ten
 
 
 def _as_pair(example: Any) -> Pair:
-    """A loader's example as (source text, target text): (word, [phonemes]) pairs join
-    the phonemes with spaces."""
+    """A loader's example as (source text, target text): (word, [phonemes]) pairs join the
+    phonemes with spaces; an inflection example (``.source`` / ``.target`` token tuples:
+    the lemma's letters and its grammemes -> the form's letters) joins its tokens with
+    spaces, for whitespace tokenizers."""
+    if hasattr(example, "source") and hasattr(example, "target"):
+        return " ".join(example.source), " ".join(example.target)
     source, target = example[0], example[-1]
     if not isinstance(target, str):
         target = " ".join(target)
@@ -374,16 +378,24 @@ class Translation(Family):
                 result[name] = measures.chrf(predictions, references)
         return result
 
-    def baseline(self, kept: dict[str, list[Pair]], split: str, names: tuple[str, ...]) -> dict:
-        """Copy the source (when the metric is exact match), else translate word by word
-        with each training source word's most frequent aligned target word (same position
-        share, a crude IBM-1 stand-in); g2p has no cheap baseline here."""
+    def baseline(
+        self, kept: dict[str, list[Pair]], split: str, names: tuple[str, ...], pair: TokenizerPair
+    ) -> dict[str, float]:
+        """With exact match: copy the source's tokens that the target side knows (the lemma
+        without its grammemes, for inflection). Otherwise translate word by word with each
+        training source word's most frequent target word at the same relative position.
+        G2P has no baseline this cheap."""
         if set(names) & {"wer", "per"}:
             return {}
         grouped = self.references(kept[split])
         sources = list(grouped)
         if "exact_match" in names:
-            return {"baseline_exact_match": measures.exact_match(sources, list(grouped.values()))}
+            unknown = pair.target.unk_id
+            copies = [
+                " ".join(t for t in s.split() if pair.target.token_to_id(t) != unknown)
+                for s in sources
+            ]
+            return {"baseline_exact_match": measures.exact_match(copies, list(grouped.values()))}
         table: dict[str, Counter[str]] = defaultdict(Counter)
         for source, target in kept["train"]:
             words, targets = source.lower().split(), target.split()
@@ -433,7 +445,8 @@ class Translation(Family):
         metrics |= {f"{split}_{k}": v for k, v in scores.items()}
         if recipe.eval.baseline:
             metrics |= {
-                f"{split}_{k}": v for k, v in self.baseline(kept, split, processing.metrics).items()
+                f"{split}_{k}": v
+                for k, v in self.baseline(kept, split, processing.metrics, pair).items()
             }
         lines = [
             f"{source!r} -> {prediction!r} (reference {grouped[source][0]!r})"
