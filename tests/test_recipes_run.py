@@ -13,7 +13,7 @@ from seqlab.run import train_recipe
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
 QUICK = ["train.max_steps=3", "train.progress=false", "eval.samples=1", "eval.baseline=false"]
-QUICK += ["data.limit=3000", "data.eval_limit=300"]  # lines / examples / characters
+QUICK += ["data.limit=3000", "data.eval_limit=100"]  # lines / examples / characters
 
 
 @pytest.mark.e2e

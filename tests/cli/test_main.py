@@ -157,6 +157,18 @@ def test_generate(work: Path) -> None:
         "generate", work / "lm" / "bundle", "--num", "2", "--seed", "1"
     ).output.splitlines()
     assert len(two) == 2
+    beams = _invoke(
+        "generate", work / "lm" / "bundle", "--prompt", "the dog", "--beams", "3", "--num", "2"
+    )
+    assert beams.exit_code == 0, beams.output
+    best, second = beams.output.splitlines()
+    assert best.startswith("the dog ") and second.startswith("the dog ") and best != second
+    again = _invoke(
+        "generate", work / "lm" / "bundle", "--prompt", "the dog", "--beams", "3", "--num", "2"
+    )
+    assert again.output == beams.output  # beam search is deterministic
+    too_many = _invoke("generate", work / "lm" / "bundle", "--beams", "2", "--num", "3")
+    assert too_many.exit_code == 2 and "at least as many beams" in too_many.output
 
 
 @pytest.mark.parametrize(

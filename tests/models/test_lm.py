@@ -88,3 +88,53 @@ def test_a_prompt_longer_than_the_context_is_a_user_error() -> None:
     assert model.context_size == 6 and _lm().context_size is None
     with pytest.raises(UserError, match="more than the model's context of 6"):
         model.eval().generate(list(range(7)), 3)
+
+
+# ---------------------------------------------------------------- beam search
+BEAM_ENCODERS = {
+    "lstm": RecurrentConfig(hidden_size=16, num_layers=2),
+    "gpt": TransformerConfig(
+        hidden_size=16,
+        num_layers=2,
+        num_heads=2,
+        causal=True,
+        positions="learned",
+        max_positions=24,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BEAM_ENCODERS)
+def test_beam_of_width_one_is_greedy_and_the_cache_changes_nothing(name: str) -> None:
+    torch.manual_seed(0)
+    model = _lm(encoder=BEAM_ENCODERS[name], embedding_dim=16).eval()
+    prompt = [4, 5, 6]
+    greedy = model.generate(prompt, 10, temperature=0.0)
+    [one] = model.beam_generate(prompt, 10, beam_size=1)
+    assert one.tokens == greedy and len(one.tokens) == 10
+    cached = model.beam_generate(prompt, 10, beam_size=4, num_return=3, stop_id=3)
+    recomputed = model.beam_generate(
+        prompt, 10, beam_size=4, num_return=3, stop_id=3, use_cache=False
+    )
+    assert [h.tokens for h in cached] == [h.tokens for h in recomputed]
+    for a, b in zip(cached, recomputed, strict=True):
+        assert a.log_prob == pytest.approx(b.log_prob, abs=1e-5)
+    # the reported log-probability is the model's own along the tokens
+    best = cached[0]
+    ids = torch.tensor([prompt + best.tokens + ([3] if best.finished else [])])
+    with torch.no_grad():
+        logits = model(Batch(ids[:, :-1], torch.tensor([ids.shape[1] - 1]))).logits[0]
+    log_probs = torch.log_softmax(logits.float(), -1)
+    steps = range(len(prompt) - 1, ids.shape[1] - 1)
+    expected = sum(float(log_probs[t, ids[0, t + 1]]) for t in steps)
+    assert best.log_prob == pytest.approx(expected, abs=1e-4)
+    assert all(h.tokens and h.tokens[0] != 3 for h in cached)  # stop id never first
+
+
+def test_beam_past_the_context_re_reads_the_cropped_window() -> None:
+    torch.manual_seed(0)
+    model = _lm(encoder=BEAM_ENCODERS["gpt"], embedding_dim=16).eval()
+    [one] = model.beam_generate([4, 5, 6], 30, beam_size=1)  # 33 tokens > context 24
+    assert one.tokens == model.generate([4, 5, 6], 30, temperature=0.0)
+    with pytest.raises(UserError, match="more than the model's context of 24"):
+        model.beam_generate(list(range(4, 12)) * 4, 5)

@@ -167,6 +167,7 @@ def generate(
     top_k: Annotated[int | None, typer.Option(help="Sample among the k likeliest")] = 40,
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass")] = None,
     num: Annotated[int, typer.Option(help="Number of samples")] = 1,
+    beams: Annotated[int, typer.Option(help="Beam search with this many beams (1 = sample)")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     truncate: Annotated[
         bool, typer.Option(help="Keep the last tokens of a prompt longer than the context")
@@ -186,6 +187,7 @@ def generate(
         top_k=top_k,
         top_p=top_p,
         num_return_sequences=num,
+        num_beams=beams,
         seed=seed,
         truncate=truncate,
     )

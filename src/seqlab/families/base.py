@@ -74,6 +74,8 @@ class GenerateRequest(BaseModel):
     top_k: int | None = Field(40, ge=1)
     top_p: float | None = Field(None, gt=0, le=1)
     num_return_sequences: int = Field(1, ge=1, le=100)
+    num_beams: int = Field(1, ge=1, le=100)  # > 1: beam search (deterministic; no sampling)
+    length_penalty: float = 0.0  # GNMT alpha, with num_beams > 1
     seed: int = 0
     truncate: bool = False  # keep the prompt's last tokens when it exceeds the context
 

@@ -274,6 +274,10 @@ class TextGeneration(Family):
                 f"{limit} tokens",
                 "shorten the prompt, or pass --truncate to keep its last tokens",
             )
+        if request.num_beams > 1:
+            return GenerateResponse(
+                texts=self.beam_texts(bundle, request, ids), truncated=truncated
+            )
         texts = [
             continue_text(
                 bundle.model,
@@ -290,6 +294,31 @@ class TextGeneration(Family):
             for i in range(request.num_return_sequences)
         ]
         return GenerateResponse(texts=texts, truncated=truncated)
+
+    def beam_texts(self, bundle: Any, request: GenerateRequest, ids: list[int]) -> list[str]:
+        """The prompt + its ``num_return_sequences`` likeliest continuations (beam search)."""
+        if request.num_return_sequences > request.num_beams:
+            raise UserError(
+                f"{request.num_return_sequences} sequences need at least as many beams, "
+                f"not {request.num_beams}",
+                "raise --beams or lower --num",
+            )
+        model, tokenizer = bundle.model, bundle.tokenizer
+        if isinstance(model, NGramLM):
+            raise UserError("beam search needs a neural language model", "leave out --beams")
+        unit = bundle.preprocessing.unit
+        limit = model.context_size
+        prompt = (ids or [tokenizer.eos_id])[-limit:] if limit else (ids or [tokenizer.eos_id])
+        found = model.beam_generate(
+            prompt,
+            request.max_new_tokens,
+            request.num_beams,
+            request.num_return_sequences,
+            request.length_penalty,
+            stop_id=tokenizer.eos_id if unit == "word" else None,
+        )
+        joiner = "" if unit == "char" or not request.prompt else " "
+        return [request.prompt + joiner + tokenizer.decode(h.tokens) for h in found]
 
 
 @torch.no_grad()

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from seqlab.config import DropoutRate, PositiveFloat, PositiveInt
 from seqlab.data.batching import Batch
+from seqlab.decoding.beam import Hypothesis, beam_search
 from seqlab.decoding.sampling import sample_tokens
 from seqlab.errors import UserError
 from seqlab.models.output import ModelOutput, State
@@ -160,14 +161,84 @@ class LanguageModel(nn.Module):
         return self.encoder.max_positions
 
     def _next_logits(self, tokens: Tensor, state: State | None) -> tuple[Tensor, State | None]:
-        """(1, V) logits after ``tokens`` (1, P), continuing ``state`` when given."""
+        """(N, V) logits after ``tokens`` (N, P), continuing ``state`` when given."""
         x = self.embedding(tokens)
-        lengths = torch.tensor([tokens.shape[1]], device=tokens.device)
+        lengths = torch.full((tokens.shape[0],), tokens.shape[1], device=tokens.device)
         outputs, state = self.encoder(x, lengths, state)
         hidden = outputs[:, -1]
         if self.projection is not None:
             hidden = self.projection(hidden)
         return self.decoder(hidden), state
+
+    def _check_prompt(self, prompt: list[int]) -> None:
+        limit = self.context_size
+        if limit is not None and len(prompt) > limit:
+            raise UserError(
+                f"the prompt has {len(prompt)} tokens, more than the model's context of "
+                f"{limit} tokens",
+                "shorten the prompt, or let it be truncated to its last tokens (--truncate)",
+            )
+
+    @torch.no_grad()
+    def beam_generate(
+        self,
+        prompt: list[int],
+        max_new_tokens: int = 50,
+        beam_size: int = 4,
+        num_return: int = 1,
+        length_penalty: float = 0.0,
+        stop_id: int | None = None,
+        use_cache: bool = True,
+    ) -> list[Hypothesis]:
+        """The ``num_return`` likeliest continuations of ``prompt`` (at least one token),
+        by batched beam search (:func:`~seqlab.decoding.beam.beam_search`, GNMT length
+        penalty); a hypothesis ends at ``stop_id`` (not included, never first) or after
+        ``max_new_tokens`` tokens (the stop counts as one). With ``use_cache`` an
+        incremental encoder carries its state per beam (reordered with the beams);
+        otherwise, or when the text could outgrow ``context_size``, every step re-reads
+        the (cropped) text of each beam.
+        """
+        self._check_prompt(prompt)
+        if not prompt:
+            raise UserError("beam search needs a prompt of at least one token", "pass a prompt")
+        limit = self.context_size
+        device = self.embedding.weight.device
+        fits = limit is None or len(prompt) + max_new_tokens <= limit
+        history = torch.tensor([prompt], dtype=torch.long, device=device)  # (1, P)
+        state: dict[str, object]
+        if use_cache and self.encoder.incremental and fits:
+            encoder_state = self.encoder.new_state()
+            if len(prompt) > 1:
+                _, encoder_state = self._next_logits(history[:, :-1], encoder_state)
+            state = {"encoder": _batch_first(encoder_state)}
+        else:
+            state = {"ids": history[:, :-1]}
+
+        def step(tokens: Tensor, state: dict[str, object]) -> tuple[Tensor, dict[str, object]]:
+            if "ids" in state:
+                ids = torch.cat([state["ids"], tokens.unsqueeze(1)], dim=1)  # type: ignore[list-item]
+                window = ids if limit is None else ids[:, -limit:]
+                return self._next_logits(window, None)[0], {"ids": ids}
+            carried = _time_first(state["encoder"])
+            logits, carried = self._next_logits(tokens.unsqueeze(1), carried)
+            return logits, {"encoder": _batch_first(carried)}
+
+        start = history[:, -1]
+        # -1 is no token: without a stop id nothing ends a hypothesis early; with one, it
+        # is never the first token.
+        eos, first = (-1, 0) if stop_id is None else (stop_id, 1)
+        [found] = beam_search(
+            step,
+            state,
+            start,
+            beam_size,
+            max_new_tokens,
+            eos,
+            length_penalty=length_penalty,
+            num_return=num_return,
+            min_length=first,
+        )
+        return found
 
     @torch.no_grad()
     def generate(
@@ -192,13 +263,8 @@ class LanguageModel(nn.Module):
         nanoGPT crops its context). A prompt longer than the context is an error (the
         caller decides whether to truncate). Call it on a model in eval mode (bundles are).
         """
+        self._check_prompt(prompt)
         limit = self.context_size
-        if limit is not None and len(prompt) > limit:
-            raise UserError(
-                f"the prompt has {len(prompt)} tokens, more than the model's context of "
-                f"{limit} tokens",
-                "shorten the prompt, or let it be truncated to its last tokens (--truncate)",
-            )
         device = self.embedding.weight.device
         incremental = use_cache and self.encoder.incremental
         context = list(prompt)
@@ -222,3 +288,18 @@ class LanguageModel(nn.Module):
 
         options = (temperature, top_k, top_p, stop_id, seed, min_new_tokens)
         return sample_tokens(logits, step, max_new_tokens, *options)
+
+
+def _batch_first(state: object) -> object:
+    """A recurrent encoder's (L*D, N, H) state tensors -> (N, L*D, H), so beam search can
+    reorder rows; a KV cache (already batch first) or None as it is."""
+    if isinstance(state, tuple):
+        return tuple(t.transpose(0, 1) for t in state)
+    return state
+
+
+def _time_first(state: object) -> object:
+    """Inverse of :func:`_batch_first`."""
+    if isinstance(state, tuple):
+        return tuple(t.transpose(0, 1).contiguous() for t in state)
+    return state

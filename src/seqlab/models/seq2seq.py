@@ -272,8 +272,9 @@ class Seq2Seq(nn.Module):
     def start(self, source: Tensor, lengths: Tensor) -> DecoderState:
         """The decoder state before the first target token (B rows)."""
         memory, mask, summary = self.encode(source, lengths)
-        if isinstance(self.decoder, TransformerEncoder):
-            return {"cache": self.decoder.new_state(), "memory": memory, "mask": mask}
+        if isinstance(self.decoder, TransformerEncoder):  # memory keys / values: once
+            projected = self.decoder.project_memory(memory)
+            return {"cache": self.decoder.new_state(), "memory": projected, "mask": mask}
         return self.decoder.start(memory, mask, summary)
 
     # ------------------------------------------------------------------ decoding

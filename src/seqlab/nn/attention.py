@@ -283,6 +283,13 @@ class MultiHeadAttention(nn.Module):
             self.qkv = nn.Linear(size, 3 * size, bias=bias)
         self.output = nn.Linear(size, size, bias=bias)
 
+    def project_memory(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """Cross-attention: (B, S, E_kv) memory -> its (B, h, S, d) keys and values. An
+        incremental decoder computes them once per source and passes the pair as
+        ``memory`` at every step (fairseq's static encoder-side cache)."""
+        key, value = self.key_value(memory).chunk(2, dim=-1)
+        return self._heads(key), self._heads(value)
+
     def _heads(self, x: Tensor) -> Tensor:
         """(B, T, E) -> (B, h, T, d)."""
         batch, steps, _ = x.shape
@@ -293,7 +300,7 @@ class MultiHeadAttention(nn.Module):
         x: Tensor,
         mask: Tensor | None = None,
         causal: bool = False,
-        memory: Tensor | None = None,
+        memory: Tensor | tuple[Tensor, Tensor] | None = None,
         memory_mask: Tensor | None = None,
         cache: KVCache | None = None,
         layer: int = 0,
@@ -305,7 +312,7 @@ class MultiHeadAttention(nn.Module):
             if memory is None:
                 raise ValueError("cross-attention needs memory (B, S, E_kv)")
             query = self._heads(self.query(x))
-            key, value = (self._heads(t) for t in self.key_value(memory).chunk(2, dim=-1))
+            key, value = memory if isinstance(memory, tuple) else self.project_memory(memory)
             key_mask = memory_mask
         else:
             query, key, value = (self._heads(t) for t in self.qkv(x).chunk(3, dim=-1))

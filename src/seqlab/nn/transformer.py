@@ -152,7 +152,7 @@ class TransformerBlock(nn.Module):
         mask: Tensor | None = None,
         cache: KVCache | None = None,
         layer: int = 0,
-        memory: Tensor | None = None,
+        memory: Tensor | tuple[Tensor, Tensor] | None = None,
         memory_mask: Tensor | None = None,
     ) -> Tensor:
         def attend(h: Tensor) -> Tensor:
@@ -191,7 +191,9 @@ class TransformerEncoder(nn.Module):
     generation reads each new token once; without a state nothing is kept (training).
 
     ``cross_attention=True`` builds decoder blocks of an encoder-decoder model:
-    ``forward(..., memory=(B, S, E_m), memory_mask=(B, S))``.
+    ``forward(..., memory=(B, S, E_m), memory_mask=(B, S))``; ``memory`` may also be
+    :meth:`project_memory`'s per-block keys and values, computed once per source for
+    incremental decoding.
     """
 
     stateful = False  # nothing is carried between training chunks
@@ -264,6 +266,15 @@ class TransformerEncoder(nn.Module):
                     if getattr(module, "bias", None) is not None:
                         module.bias.zero_()
 
+    def project_memory(self, memory: Tensor) -> tuple[tuple[Tensor, Tensor], ...]:
+        """Each block's cross-attention keys and values (B, h, S, d) of ``memory``."""
+        projected = []
+        for block in self.blocks:
+            if block.cross_attention is None:
+                raise ValueError("project_memory needs cross_attention=True")
+            projected.append(block.cross_attention.project_memory(memory))
+        return tuple(projected)
+
     def new_state(self) -> KVCache:
         """An empty KV cache for incremental decoding (class doc)."""
         return KVCache(len(self.blocks))
@@ -273,7 +284,7 @@ class TransformerEncoder(nn.Module):
         x: Tensor,
         lengths: Tensor,
         state: KVCache | None = None,
-        memory: Tensor | None = None,
+        memory: Tensor | tuple[tuple[Tensor, Tensor], ...] | None = None,
         memory_mask: Tensor | None = None,
     ) -> tuple[Tensor, KVCache | None]:
         steps = x.shape[1]
@@ -298,7 +309,8 @@ class TransformerEncoder(nn.Module):
             h = self.embedding_norm(h)
         h = self.dropout(h)
         for index, block in enumerate(self.blocks):
-            h = block(h, mask, state, index, memory, memory_mask)
+            own = memory[index] if isinstance(memory, tuple) else memory
+            h = block(h, mask, state, index, own, memory_mask)
         if state is not None:
             state.advance(mask, x.shape[0], steps)
         if self.final_norm is not None:
