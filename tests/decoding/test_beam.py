@@ -525,3 +525,178 @@ def test_argument_checks() -> None:
         beam_search(step, None, torch.tensor([0]), 2, 3, 1, num_return=3)
     with pytest.raises(ValueError):
         beam_search(step, None, torch.tensor([0]), 0, 3, 1)
+
+
+# 8. Per-sentence max_length (fairseq max_len_a * src_len + max_len_b) ---------------------
+
+
+def rows_when_alone(steps_alone: list[int], rows_per_sentence: int) -> list[int]:
+    """Rows a batch decodes at each step if every sentence runs exactly as alone."""
+    return [
+        rows_per_sentence * sum(steps > t for steps in steps_alone) for t in range(max(steps_alone))
+    ]
+
+
+@pytest.mark.parametrize("early", [True, False])
+@pytest.mark.parametrize("alpha", [0.0, 0.8, -0.5])
+def test_per_sentence_limits_equal_one_by_one(early: bool, alpha: float) -> None:
+    model = ToyModel(vocab=7, sentences=7, seed=15, kind="dict")
+    model.source[:, 1] += torch.tensor([3.0, -2.0, 1.0, -1.0, 2.0, -4.0, 0.5])
+    starts = [0, 2, 3, 5, 6, 4, 2]
+    limits = [8, 3, 5, 1, 6, 2, 4]  # uneven, cutting some sentences mid-search
+    options = dict(
+        beam_size=4, eos_id=1, length_penalty=alpha, num_return=3, min_length=1,
+        early_stopping=early,
+    )  # fmt: skip
+    model.rows_per_call.clear()
+    batched = run_beam(model, list(range(7)), starts, max_length=torch.tensor(limits), **options)
+    calls = list(model.rows_per_call)
+    steps_alone, cut_fillers, mixed = [], 0, False
+    for sentence, limit in enumerate(limits):
+        model.rows_per_call.clear()
+        alone = run_beam(model, [sentence], [starts[sentence]], max_length=limit, **options)
+        steps_alone.append(len(model.rows_per_call))
+        assert_same(batched[sentence], alone[0], atol=0.0)  # exactly
+        want, stop = reference_beam(
+            model, sentence, starts[sentence], 4, limit, 1, alpha, 1, 3, early
+        )
+        assert_same(batched[sentence], want, atol=1e-5)
+        assert steps_alone[-1] == stop
+        assert len(batched[sentence]) == 3
+        for h in batched[sentence]:
+            assert len(h.tokens) + h.finished <= limit
+            assert h.finished or len(h.tokens) == limit
+        unfinished = sum(not h.finished for h in batched[sentence])
+        if limit < max(limits):  # alive beams captured when the sentence hit its limit
+            cut_fillers += unfinished
+            mixed |= 0 < unfinished < 3
+    assert cut_fillers >= 6 and mixed  # unfinished fillers (some next to finished ones)
+    assert any(steps < limit for steps, limit in zip(steps_alone, limits, strict=True))
+    # each sentence leaves the batch at the very step it stops alone
+    assert calls == rows_when_alone(steps_alone, 4)
+
+
+@pytest.mark.parametrize("seed", [6, 12])
+@pytest.mark.parametrize("alpha", [1.0, 2.0])
+def test_early_stopping_false_bound_uses_each_sentence_limit(seed: int, alpha: float) -> None:
+    """With alpha > 0 the bound s / lp(L) depends on L: a short-limit sentence stops
+    by its own limit's bound, earlier than under the batch's largest limit."""
+    model = ToyModel(vocab=6, sentences=5, seed=seed, kind="tuple")
+    model.source[:, 1] += torch.tensor([0.0, 2.0, 1.5, 2.5, 1.0])  # eos-prone: K finish early
+    starts, limits = [0, 2, 3, 4, 5], [12, 4, 5, 3, 6]
+    options = dict(beam_size=3, eos_id=1, length_penalty=alpha, num_return=3)
+    model.rows_per_call.clear()
+    batched = run_beam(
+        model, list(range(5)), starts, max_length=torch.tensor(limits), early_stopping=False,
+        **options,
+    )  # fmt: skip
+    calls = list(model.rows_per_call)
+    steps_alone, earlier = [], False
+    for sentence, limit in enumerate(limits):
+        model.rows_per_call.clear()
+        alone = run_beam(
+            model, [sentence], [starts[sentence]], max_length=limit, early_stopping=False,
+            **options,
+        )  # fmt: skip
+        steps_alone.append(len(model.rows_per_call))
+        assert_same(batched[sentence], alone[0], atol=0.0)
+        _, stop = reference_beam(model, sentence, starts[sentence], 3, limit, 1, alpha, 0, 3, False)
+        assert steps_alone[-1] == stop
+        model.rows_per_call.clear()
+        run_beam(
+            model, [sentence], [starts[sentence]], max_length=max(limits),
+            early_stopping=False, **options,
+        )  # fmt: skip
+        earlier |= steps_alone[-1] < min(limit, len(model.rows_per_call))
+    assert earlier
+    assert calls == rows_when_alone(steps_alone, 3)
+
+
+@pytest.mark.parametrize("min_length", [0, 2])
+def test_greedy_per_row_limits_equal_one_by_one(min_length: int) -> None:
+    model = ToyModel(vocab=6, sentences=6, seed=3, kind="object")
+    model.source[:, 1] += torch.tensor([2.0, -5.0, 0.0, -5.0, 1.0, -1.0])
+    starts, limits = [0, 2, 3, 4, 5, 1], [7, 2, 6, 1, 4, 5]
+    model.rows_per_call.clear()
+    tokens, log_probs = greedy_search(
+        model.step, model.initial(list(range(6))), torch.tensor(starts),
+        torch.tensor(limits), 1, min_length,
+    )  # fmt: skip
+    calls = list(model.rows_per_call)
+    steps_alone, cut, ended = [], 0, 0
+    for row, limit in enumerate(limits):
+        model.rows_per_call.clear()
+        alone, alone_log_prob = greedy_search(
+            model.step, model.initial([row]), torch.tensor([starts[row]]), limit, 1, min_length
+        )
+        steps_alone.append(len(model.rows_per_call))
+        assert tokens[row] == alone[0]
+        assert log_probs[row].item() == alone_log_prob[0].item()
+        assert len(tokens[row]) <= limit
+        if len(tokens[row]) == limit:
+            cut += limit < max(limits)
+        else:
+            ended += 1
+    assert cut >= 2 and ended >= 2  # rows stop at their own limit and at eos
+    assert calls == rows_when_alone(steps_alone, 1)
+    # beam_size = 1 with the same limits is greedy
+    beams = run_beam(
+        model, list(range(6)), starts, beam_size=1, max_length=torch.tensor(limits), eos_id=1,
+        min_length=min_length,
+    )  # fmt: skip
+    for row, (best,) in enumerate(beams):
+        assert best.tokens == tokens[row] and best.log_prob == log_probs[row].item()
+        assert best.finished == (len(tokens[row]) < limits[row])
+
+
+@pytest.mark.parametrize("dtype", [torch.long, torch.int32])
+def test_int_and_uniform_tensor_limits_are_identical(dtype: torch.dtype) -> None:
+    model = ToyModel(vocab=6, sentences=4, seed=8, kind="tuple")
+    model.source[:, 1] += torch.tensor([2.0, -3.0, 0.5, -1.0])
+    sentences, starts = [0, 1, 2, 3], [0, 3, 4, 5]
+    uniform = torch.full((4,), 5, dtype=dtype)
+    for early in (True, False):
+        options = dict(
+            beam_size=3, eos_id=1, length_penalty=0.7, num_return=3, early_stopping=early
+        )
+        runs = []
+        for max_length in (5, uniform):
+            model.rows_per_call.clear()
+            runs.append((run_beam(model, sentences, starts, max_length=max_length, **options),
+                         list(model.rows_per_call)))  # fmt: skip
+        (from_int, int_calls), (from_tensor, tensor_calls) = runs
+        assert int_calls == tensor_calls
+        assert any(not h.finished for hypotheses in from_int for h in hypotheses)
+        for a, b in zip(from_int, from_tensor, strict=True):
+            assert_same(a, b, atol=0.0)
+    greedy = [
+        greedy_search(model.step, model.initial(sentences), torch.tensor(starts), limit, 1)
+        for limit in (5, uniform)
+    ]
+    assert greedy[0][0] == greedy[1][0] and torch.equal(greedy[0][1], greedy[1][1])
+
+
+@pytest.mark.parametrize(
+    ("max_length", "message"),
+    [
+        (torch.tensor([3, 3, 3]), "shape"),
+        (torch.tensor([[3], [3]]), "shape"),
+        (torch.tensor(3), "shape"),
+        (torch.tensor([3.0, 3.0]), "integer"),
+        (torch.tensor([True, True]), "integer"),
+        (torch.tensor([3, 0]), ">= 1"),
+        (torch.tensor([-1, 4]), ">= 1"),
+        (0, ">= 1"),
+    ],
+)
+def test_bad_limits_raise(max_length: Any, message: str) -> None:
+    table = torch.randn(4, 4)
+
+    def step(tokens: Tensor, state: Any) -> tuple[Tensor, Any]:
+        return table[tokens], state
+
+    start = torch.tensor([0, 2])
+    with pytest.raises(ValueError, match=message):
+        beam_search(step, None, start, 2, max_length, 1)
+    with pytest.raises(ValueError, match=message):
+        greedy_search(step, None, start, max_length, 1)

@@ -3,6 +3,12 @@
 Legend: B sentences, K beam size, N rows currently decoded (B, B*K, or fewer once
 sentences finish), V vocabulary size, M selected rows.
 
+``max_length`` is an ``int`` (the same limit for every sentence) or a (B,) integer
+tensor of per-sentence limits (e.g. fairseq's ``max_len_a * src_len + max_len_b``),
+each >= 1 and counting the generated tokens including the eos. A batch with
+per-sentence limits gives exactly what each sentence decoded alone with its own int
+limit gives; the loop runs up to the largest limit.
+
 A model is driven through a callback ``step(tokens, state) -> (scores, new_state)``:
 ``tokens`` (N,) long are the last tokens of the N rows, ``scores`` (N, V) their
 next-token logits or log-probabilities (both work: they go through ``log_softmax``,
@@ -75,11 +81,37 @@ def _log_probs(scores: Tensor, eos_id: int, mask_eos: bool) -> Tensor:
     return log_probs
 
 
+def _check_limits(
+    max_length: int | Tensor, batch: int, device: torch.device
+) -> tuple[int, Tensor | None]:
+    """``max_length`` -> (number of steps to run, (B,) long limits on ``device`` or None
+    for an int). Raises ValueError for a limit < 1 or a tensor that is not (B,) integer."""
+    if isinstance(max_length, Tensor):
+        dtype = max_length.dtype
+        if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+            raise ValueError(f"max_length must be an int or an integer tensor, got dtype {dtype}")
+        if max_length.shape != (batch,):
+            raise ValueError(
+                f"max_length as a tensor must have shape (B,) = ({batch},), one limit per "
+                f"sentence, got {tuple(max_length.shape)}"
+            )
+        limits = max_length.to(device=device, dtype=torch.long)
+        if batch == 0:
+            return 0, limits
+        smallest, largest = limits.aminmax()
+        if int(smallest) < 1:
+            raise ValueError(f"max_length must be >= 1 for every sentence, got {int(smallest)}")
+        return int(largest), limits
+    if max_length < 1:
+        raise ValueError(f"max_length must be >= 1, got {max_length}")
+    return max_length, None
+
+
 def greedy_search(
     step: Step,
     state: Any,
     start: Tensor,
-    max_length: int,
+    max_length: int | Tensor,
     eos_id: int,
     min_length: int = 0,
 ) -> tuple[list[list[int]], Tensor]:
@@ -88,31 +120,42 @@ def greedy_search(
     ``start`` (B,) long: first input tokens (e.g. <bos>); ``state`` has B rows. Each step
     feeds the last tokens of the unfinished rows and takes the argmax of the
     log-probabilities; eos is masked out until a row has ``min_length`` tokens. A row
-    finishes at eos and is dropped from the batch (its state rows too); the loop ends
-    when every row finished or ``max_length`` tokens were produced.
+    finishes at eos and is dropped from the batch (its state rows too), or when it holds
+    its ``max_length`` tokens: an ``int``, or a (B,) integer tensor of per-row limits
+    (each >= 1, ValueError otherwise), each row then decoded exactly as alone with its
+    own limit. The loop ends when every row finished or after the largest limit.
 
     Returns per row the generated ids without the eos, and (B,) float32 summed
     log-probabilities of the chosen tokens, including the eos when it was produced.
     """
     batch, device = start.shape[0], start.device
+    steps, limits = _check_limits(max_length, batch, device)
     rows = torch.arange(batch, device=device)  # (N,) original row of each decoded row
+    row_limits = limits  # (N,) limit of each decoded row, None for an int
     tokens = start
-    history = torch.full((batch, max(max_length, 0)), eos_id, dtype=torch.long, device=device)
-    lengths = torch.full((batch,), max(max_length, 0), dtype=torch.long, device=device)
+    history = torch.full((batch, steps), eos_id, dtype=torch.long, device=device)
+    if limits is None:
+        lengths = torch.full((batch,), steps, dtype=torch.long, device=device)
+    else:
+        lengths = limits.clone()
     total = torch.zeros(batch, dtype=torch.float32, device=device)
-    for t in range(max_length):
+    for t in range(steps):
         out, state = step(tokens, state)
         best_lp, best = _log_probs(out, eos_id, t < min_length).max(dim=-1)  # (N,), (N,)
         total[rows] = total[rows] + best_lp
         history[rows, t] = best
         ended = best == eos_id
-        if bool(ended.any()):
+        # rows at their own limit stop too (an int limit is the end of the loop)
+        drop = ended if row_limits is None else ended | (row_limits == t + 1)
+        if bool(drop.any()):
             lengths[rows[ended]] = t
-            keep = (~ended).nonzero().squeeze(1)
+            keep = (~drop).nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
             rows, best = rows[keep], best[keep]
-            if t + 1 < max_length:
+            if row_limits is not None:
+                row_limits = row_limits[keep]
+            if t + 1 < steps:
                 state = reorder_state(state, keep)
         tokens = best
     ids = history.tolist()
@@ -134,7 +177,7 @@ def beam_search(
     state: Any,
     start: Tensor,
     beam_size: int,
-    max_length: int,
+    max_length: int | Tensor,
     eos_id: int,
     length_penalty: float = 0.0,
     min_length: int = 0,
@@ -146,6 +189,8 @@ def beam_search(
     ``start`` (B,) long: first input tokens; ``state`` has B rows (e.g. encoder outputs
     per sentence) and is expanded to B*K rows. ``step`` output goes through
     ``log_softmax`` (float32), so it may return logits or log-probabilities.
+    ``max_length`` is an ``int`` or a (B,) integer tensor of per-sentence limits L (each
+    >= 1, ValueError otherwise); below, L is the sentence's own limit.
 
     Each step, per sentence, the K alive beams' summed log-probs plus the step's
     log-probs (K*V candidates) give the top 2K candidates (``torch.topk`` on a (B, K*V)
@@ -155,28 +200,32 @@ def beam_search(
     length_penalty`` (|Y| includes the eos); the best K non-eos candidates continue,
     ranked by summed log-prob. At the first step only beam 0 is alive. Eos is masked
     out (-inf, no renormalisation) until a hypothesis has ``min_length`` tokens; no
-    hypothesis has more than ``max_length`` tokens (eos included).
+    hypothesis has more than L tokens (eos included).
 
     With ``early_stopping=True`` a sentence is done as soon as it holds K finished
     hypotheses (HF ``early_stopping=True``). With ``early_stopping=False`` it is done
     once it holds K finished hypotheses and no alive beam can still finish with a score
     strictly above the worst of the K best: as log-probs are <= 0, an alive beam with
     summed log-prob s after n tokens finishes at best with score
-    ``s / max(lp(n + 1), lp(max_length))`` (lp is monotone in the length), so the
-    returned hypotheses are those of running the sentence to ``max_length``. A sentence
-    whose beams all reached -inf is done too. Done sentences are dropped from the batch (their state
-    rows removed by :func:`reorder_state`), so uneven lengths cost only the rows still
-    decoded. The search stops when every sentence is done or after ``max_length`` steps.
+    ``s / max(lp(n + 1), lp(L))`` (lp is monotone in the length), so the returned
+    hypotheses are those of running the sentence to L. A sentence whose beams all
+    reached -inf is done too, and so is a sentence at step L (its alive beams, L tokens
+    long, are kept as unfinished hypotheses). Done sentences are dropped from the batch
+    (their state rows removed by :func:`reorder_state`), so uneven lengths cost only the
+    rows still decoded. The search stops when every sentence is done, at the latest
+    after the largest L steps; a batch equals its sentences decoded one by one, each
+    with its own int limit.
 
     Returns per sentence at most ``num_return`` (<= K) hypotheses: the finished ones,
     best score first, then, only if fewer than ``num_return`` finished, the alive beams
-    cut at ``max_length`` (``finished=False``), best score first.
+    cut at L (``finished=False``, score ``log_prob / lp(L)``), best score first.
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     if not 1 <= num_return <= beam_size:
         raise ValueError(f"num_return must be in [1, beam_size={beam_size}], got {num_return}")
     batch, beams, device = start.shape[0], beam_size, start.device
+    steps, limits = _check_limits(max_length, batch, device)
     neg_inf = float("-inf")
     state = reorder_state(state, torch.arange(batch, device=device).repeat_interleave(beams))
     tokens = start.repeat_interleave(beams)  # (B*K,)
@@ -186,12 +235,16 @@ def beam_search(
     scores[:, 0] = 0.0
     history = torch.empty(batch * beams, 0, dtype=torch.long, device=device)  # (n*K, t)
     active = torch.arange(batch, device=device)  # (n,) original sentence of each row block
+    active_limits = limits  # (n,) limit of each active sentence, None for an int
+    distinct = [] if limits is None else sorted(set(limits.tolist()))
     best_finished = torch.full(
         (batch, beams), neg_inf, dtype=torch.float32, device=device
     )  # (n, K) descending
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+    # alive beams of the sentences cut at their limit: (ids (K, L), log-probs (K,), lp(L))
+    cut_alive: dict[int, tuple[Tensor, Tensor, float]] = {}
     offsets = torch.arange(batch, device=device).unsqueeze(1) * beams  # (B, 1)
-    for t in range(max_length):
+    for t in range(steps):
         out, state = step(tokens, state)
         log_probs = _log_probs(out, eos_id, t < min_length)  # (n*K, V)
         n, vocab = active.numel(), log_probs.shape[-1]
@@ -232,39 +285,60 @@ def beam_search(
         if early_stopping:
             done |= full
         else:
-            # s <= 0, so s / lp(L) over the reachable lengths L in [n + 1, max_length] is
-            # largest at the largest lp, found at one end (lp is monotone in L).
-            reach = max(
-                gnmt_penalty(t + 2, length_penalty), gnmt_penalty(max_length, length_penalty)
-            )
-            best_alive = scores[:, 0] / reach
+            # s <= 0, so s / lp(L') over the reachable lengths L' in [n + 1, L] is
+            # largest at the largest lp, found at one end (lp is monotone in L').
+            if active_limits is None:
+                reach = max(
+                    gnmt_penalty(t + 2, length_penalty), gnmt_penalty(steps, length_penalty)
+                )
+                best_alive = scores[:, 0] / reach
+            else:
+                best_alive = _alive_bound(scores[:, 0], t, active_limits, distinct, length_penalty)
             done |= full & (best_finished[:, -1] >= best_alive)
+        # Sentences at their limit are done; their alive beams are kept as unfinished
+        # hypotheses (only needed while fewer than num_return finished).
+        if limits is None:
+            cut = ~done if t + 1 == steps else None
+        else:
+            cut = (active_limits == t + 1) & ~done
+        if cut is not None and bool(cut.any()):
+            blocks = cut.nonzero().squeeze(1)
+            sentences = active[blocks].tolist()
+            needed = [i for i, s in enumerate(sentences) if len(finished[s]) < num_return]
+            if needed:
+                blocks = blocks[needed]
+                ids = torch.cat(
+                    [history[parent_rows[blocks].reshape(-1)], new_tokens[blocks].reshape(-1, 1)],
+                    dim=1,
+                ).view(len(needed), beams, t + 1)
+                penalty = gnmt_penalty(t + 1, length_penalty)
+                for i, block_scores, block_ids in zip(needed, scores[blocks], ids, strict=True):
+                    cut_alive[sentences[i]] = (block_ids, block_scores, penalty)
+            done |= cut
         if bool(done.any()):
             keep = (~done).nonzero().squeeze(1)
             active, scores, best_finished = active[keep], scores[keep], best_finished[keep]
             new_tokens, parent_rows = new_tokens[keep], parent_rows[keep]
-        selected = parent_rows.reshape(-1)
-        history = torch.cat([history[selected], new_tokens.reshape(-1, 1)], dim=1)
+            if active_limits is not None:
+                active_limits = active_limits[keep]
         if active.numel() == 0:
             break
-        if t + 1 < max_length:
+        selected = parent_rows.reshape(-1)
+        history = torch.cat([history[selected], new_tokens.reshape(-1, 1)], dim=1)
+        if t + 1 < steps:
             state = reorder_state(state, selected)
         tokens = new_tokens.reshape(-1)
 
     results: list[list[Hypothesis]] = []
-    alive_block = {sentence: i for i, sentence in enumerate(active.tolist())}
     for sentence in range(batch):
         ranked = sorted(finished[sentence], key=lambda hypothesis: -hypothesis.score)
         ranked = ranked[:num_return]
-        block = alive_block.get(sentence)
-        if len(ranked) < num_return and block is not None:
-            length = history.shape[1]
-            penalty = gnmt_penalty(length, length_penalty)
-            block_scores = scores[block]
+        if len(ranked) < num_return and sentence in cut_alive:
+            block_ids, block_scores, penalty = cut_alive[sentence]
             alive = [
                 Hypothesis(ids, score, log_prob, False)
                 for ids, score, log_prob in zip(
-                    history[block * beams : (block + 1) * beams].tolist(),
+                    block_ids.tolist(),
                     (block_scores / penalty).tolist(),
                     block_scores.tolist(),
                     strict=True,
@@ -275,3 +349,27 @@ def beam_search(
             ranked += alive[: num_return - len(ranked)]
         results.append(ranked)
     return results
+
+
+def _alive_bound(best: Tensor, t: int, limits: Tensor, distinct: list[int], alpha: float) -> Tensor:
+    """(n,) best alive summed log-probs s at step t, (n,) per-sentence limits L ->
+    ``s / max(lp(t + 2), lp(L))``, the best score each can still finish with.
+
+    ``distinct`` lists the limits of the batch. Each division is by the same Python
+    float as for a sentence alone with its int limit (one division per distinct value,
+    most often a single one), so the bound is bitwise the one-by-one bound, whatever
+    the device's kernel does with a scalar divisor.
+    """
+    near = gnmt_penalty(t + 2, alpha)
+    groups: dict[float, list[int]] = {}
+    for limit in distinct:
+        if limit > t + 1:  # a sentence at its limit t + 1 is done at this step anyway
+            groups.setdefault(max(near, gnmt_penalty(limit, alpha)), []).append(limit)
+    if not groups:
+        return best / near
+    (reach, _), *others = groups.items()
+    bound = best / reach
+    for reach, members in others:
+        mask = torch.isin(limits, torch.tensor(members, device=limits.device))
+        bound = torch.where(mask, best / reach, bound)
+    return bound
