@@ -63,6 +63,7 @@ def train_recipe(
     train_seconds = time.monotonic() - started
     with torch.no_grad():
         metrics, lines = family.report(model, prepared, recipe)
+        figures = family.card_figures(model, prepared)
     history = state.history  # one record per evaluated epoch (one for fitted models)
     best = history[state.best_epoch - 1] if state.best_epoch else (history or [{}])[-1]
     metrics = {
@@ -83,6 +84,7 @@ def train_recipe(
         recipe=resolved,
         command=command,
         data=prepared.description,
+        figures=figures,
     )
     table = Table(title=f"{recipe.name} — results")
     table.add_column("metric")

@@ -63,7 +63,12 @@ class Bundle:
 
 
 def _card(
-    name: str, meta: dict[str, Any], metrics: dict[str, Any], command: str | None, data: str | None
+    name: str,
+    meta: dict[str, Any],
+    metrics: dict[str, Any],
+    command: str | None,
+    data: str | None,
+    figures: dict[str, tuple[str, bytes]],
 ) -> str:
     lines = [
         f"# {name}",
@@ -87,6 +92,8 @@ def _card(
         f"encoder `{encoder.get('type', '?')}` {size}; see `config.json`.",
         "",
     ]
+    for filename, (caption, _) in figures.items():
+        lines += [f"![{caption}]({filename})", "", f"*{caption}*", ""]
     if command:
         lines += ["## Reproduce", "", "```", command, "```", ""]
     lines += [
@@ -117,8 +124,10 @@ def save_bundle(
     recipe: dict[str, Any] | None = None,
     command: str | None = None,
     data: str | None = None,
+    figures: dict[str, tuple[str, bytes]] | None = None,
 ) -> Path:
-    """Write a bundle folder atomically and return its path."""
+    """Write a bundle folder atomically and return its path; ``figures`` (file name ->
+    (caption, PNG bytes)) are saved beside the card, which shows them."""
     path = Path(path)
     get_family(task)
     meta = {
@@ -140,7 +149,9 @@ def save_bundle(
         if recipe is not None:
             (tmp / "recipe.toml").write_text(dump_toml(recipe), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(metrics or {}, indent=2) + "\n")
-        card = _card(path.name, meta, metrics or {}, command, data)
+        for filename, (_, png) in (figures or {}).items():
+            (tmp / filename).write_bytes(png)
+        card = _card(path.name, meta, metrics or {}, command, data, figures or {})
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return path
 

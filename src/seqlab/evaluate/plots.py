@@ -46,6 +46,11 @@ def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
 def plot_attention(
     weights: list[list[float]], source: list[str], target: list[str], path: str | Path
 ) -> None:
+    """A (target x source) attention heatmap as a PNG file (:func:`attention_png`)."""
+    atomic.write_bytes(path, attention_png(weights, source, target))
+
+
+def attention_png(weights: list[list[float]], source: list[str], target: list[str]) -> bytes:
     """A (target x source) attention heatmap: row t = where the decoder looked when it
     wrote target token t."""
     rows, columns = len(target), len(source)
@@ -62,4 +67,4 @@ def plot_attention(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    atomic.write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()

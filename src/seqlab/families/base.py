@@ -141,6 +141,10 @@ class Family:
     ) -> tuple[dict[str, Any], list[str]]:
         raise NotImplementedError
 
+    def card_figures(self, model: nn.Module, prepared: Prepared) -> dict[str, tuple[str, bytes]]:
+        """PNG figures for the bundle's model card: file name -> (caption, PNG bytes)."""
+        return {}
+
     def evaluate_file(self, bundle: Bundle, path: str) -> dict[str, Any]:
         raise UserError(
             f"a {self.task} bundle cannot be evaluated on a file yet", "use --split test"

@@ -17,6 +17,7 @@ copy the source (inflection) or a word-by-word dictionary from the training pair
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from seqlab.config import PositiveInt
+from seqlab.config import NonNegativeFloat, NonNegativeInt, PositiveInt
 from seqlab.data.config import DataConfig, limit_splits
 from seqlab.data.datasets import load_dataset
 from seqlab.decoding.beam import beam_search
@@ -46,6 +47,7 @@ METRICS = ("wer", "per", "exact_match", "bleu", "chrf")
 class TranslationData(DataConfig):
     dataset: str = "cmudict"
     target_path: str | None = None  # with data.path: two aligned files
+    reverse: bool = False  # swap the two sides (libreoffice-en-ru gives en -> ru)
     source_tokenizer: Kind = "char"
     target_tokenizer: Kind = "whitespace"
     shared_vocabulary: bool = False
@@ -58,6 +60,8 @@ class TranslationData(DataConfig):
     metrics: tuple[str, ...] | None = None  # default: by data set (module doc)
     beam_size: PositiveInt = 5  # decoding for the report and the default request
     length_penalty: float = 0.0  # GNMT alpha
+    max_length_a: NonNegativeFloat = 2.0  # output limit: a * source tokens + b (fairseq's
+    max_length_b: NonNegativeInt = 10  # max_len_a / max_len_b), at most max_target_length
 
 
 @dataclass
@@ -69,6 +73,8 @@ class TranslationPreprocessing:
     beam_size: PositiveInt = 5
     length_penalty: float = 0.0
     metrics: tuple[str, ...] = ("bleu", "chrf")
+    max_length_a: float = 2.0
+    max_length_b: int = 10
 
 
 class TranslateRequest(BaseModel):
@@ -265,6 +271,9 @@ class Translation(Family):
             if name not in METRICS:
                 raise UserError(f"data.metrics: unknown metric {name!r}", f"use some of {METRICS}")
         splits, description = self.raw_pairs(data)
+        if data.reverse:
+            splits = {name: [(t, s) for s, t in pairs] for name, pairs in splits.items()}
+            description += ", reversed"
         splits = limit_splits(splits, data)
         pair = tokenizer if tokenizer is not None else self.tokenizers(data, splits["train"])
         encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
@@ -297,6 +306,8 @@ class Translation(Family):
             data.beam_size,
             data.length_penalty,
             tuple(data.metrics or default_metrics(data.dataset)),
+            data.max_length_a,
+            data.max_length_b,
         )
         counts = ", ".join(f"{len(kept[n]):,}" for n in SPLITS)
         return Prepared(batches, processing, pair, f"{description}: {counts} pairs", kept)
@@ -328,8 +339,11 @@ class Translation(Family):
         length_penalty: float = 0.0,
         num_return: int = 1,
         batch_size: int = 64,
+        length_rule: tuple[float, int] | None = None,
     ) -> list[list[Any]]:
-        """Beam-search hypotheses per source (batched, in length order)."""
+        """Beam-search hypotheses per source (batched, in length order). Each output has
+        at most ``max_length`` tokens, and with ``length_rule = (a, b)`` at most
+        ``a * len(source) + b``."""
         model.eval()
         device = next(model.parameters()).device
         config = model.config
@@ -340,12 +354,18 @@ class Translation(Family):
             ids, lengths = _padded([sources[i] for i in rows], config.pad_id)
             state = model.start(ids.to(device), lengths)
             first = torch.full((len(rows),), config.bos_id, dtype=torch.long, device=device)
+            limits: int | torch.Tensor = max_length
+            if length_rule is not None:
+                a, b = length_rule
+                limits = torch.tensor(
+                    [max(1, min(max_length, math.ceil(a * len(sources[i]) + b))) for i in rows]
+                )
             found = beam_search(
                 model.step,
                 state,
                 first,
                 beam_size,
-                max_length,
+                limits,
                 config.eos_id,
                 length_penalty=length_penalty,
                 num_return=num_return,
@@ -439,6 +459,7 @@ class Translation(Family):
             processing.beam_size,
             processing.max_target_length,
             processing.length_penalty,
+            length_rule=(processing.max_length_a, processing.max_length_b),
         )
         predictions = [pair.target.decode(h[0].tokens) if h else "" for h in found]
         scores = self.score(processing.metrics, predictions, list(grouped.values()))
@@ -455,6 +476,32 @@ class Translation(Family):
             ]
         ]
         return metrics, lines
+
+    def card_figures(self, model: Seq2Seq, prepared: Prepared) -> dict[str, tuple[str, bytes]]:
+        """The attention of the first test example, for the model card."""
+        from seqlab.evaluate.plots import attention_png
+
+        test = prepared.data["test"]
+        if not test or not self._attends(model):  # a Transformer's heads: not drawn yet
+            return {}
+        pair: TokenizerPair = prepared.tokenizer
+        processing: TranslationPreprocessing = prepared.preprocessing
+        source = pair.source.encode(test[0][0])[: processing.max_source_length]
+        found = self.decode(model, [source], processing.beam_size, processing.max_target_length)
+        if not found[0]:
+            return {}
+        best = found[0][0]
+        empty = TranslateResponse(translation="", hypotheses=[])
+        shown = self.with_attention(model, pair, source, best.tokens, empty)
+        assert shown.attention is not None
+        caption = f"attention while translating {test[0][0]!r} (test example 1)"
+        png = attention_png(shown.attention, shown.source_tokens, shown.target_tokens)
+        return {"attention.png": (caption, png)}
+
+    @staticmethod
+    def _attends(model: Seq2Seq) -> bool:
+        decoder = model.config.decoder
+        return getattr(decoder, "attention", "none") != "none"
 
     # -------------------------------------------------------------- using a bundle
     def predict(self, bundle: Any, requests: list[TranslateRequest]) -> list[TranslateResponse]:
@@ -482,6 +529,9 @@ class Translation(Family):
                 if request.length_penalty is None
                 else request.length_penalty,
                 num_return=request.top_k,
+                length_rule=None
+                if request.max_length
+                else (processing.max_length_a, processing.max_length_b),
             )[0]
             hypotheses = [
                 Hypothesis(text=pair.target.decode(h.tokens), score=h.score, log_prob=h.log_prob)
