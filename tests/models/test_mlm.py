@@ -130,26 +130,32 @@ def test_the_model_keeps_no_tensors_between_calls() -> None:
     assert torch.equal(model(batch).logits, first)
 
 
+def _fit_on_the_cycle(model, batch_of, length: int, steps: int, held_out: int):
+    """Train on rows of the cycle 5 6 ... 11 5 6 ... (random starts; ``batch_of(rows,
+    seed)`` makes a batch) with Adam; return a held-out batch, the model in eval mode."""
+    cycle = torch.arange(5, VOCAB)
+
+    def rows(count: int, generator: torch.Generator) -> torch.Tensor:
+        starts = torch.randint(0, len(cycle), (count, 1), generator=generator)
+        return cycle[(starts + torch.arange(length)) % len(cycle)]  # (count, length)
+
+    data = torch.Generator().manual_seed(1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for step in range(steps):
+        loss = model(batch_of(rows(16, data), seed=step)).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    return batch_of(rows(held_out, torch.Generator().manual_seed(99)), seed=10_000)
+
+
 @pytest.mark.parametrize("name", ENCODERS)
 def test_learns_a_cycle_to_high_masked_accuracy(name: str) -> None:
     """In 5 6 7 ... 11 5 6 ... every masked word follows from its neighbours."""
     torch.manual_seed(0)
     model = _mlm(ENCODERS[name])  # embedding_dim 16 = hidden_size, as BERT
-    cycle = torch.arange(5, VOCAB)
-
-    def rows(count: int, generator: torch.Generator) -> torch.Tensor:
-        starts = torch.randint(0, len(cycle), (count, 1), generator=generator)
-        return cycle[(starts + torch.arange(20)) % len(cycle)]  # (count, 20)
-
-    data = torch.Generator().manual_seed(1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    for step in range(300):
-        loss = model(_masked(rows(16, data), seed=step)).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    held_out = _masked(rows(64, torch.Generator().manual_seed(99)), seed=10_000)
+    held_out = _fit_on_the_cycle(model, _masked, length=20, steps=300, held_out=64)
     with torch.no_grad():
         output = model(held_out)
     sums = model.metric_sums(output, held_out)
@@ -185,21 +191,7 @@ def test_the_sentence_head_learns_sentence_order() -> None:
     separator; swapped, it jumps. Only the pair classifier can say which."""
     torch.manual_seed(0)
     model = _mlm(sentence_head=True)
-    cycle = torch.arange(5, VOCAB)
-
-    def rows(count: int, generator: torch.Generator) -> torch.Tensor:
-        starts = torch.randint(0, len(cycle), (count, 1), generator=generator)
-        return cycle[(starts + torch.arange(17)) % len(cycle)]  # (count, 17)
-
-    data = torch.Generator().manual_seed(1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    for step in range(600):
-        loss = model(_pairs(rows(16, data), seed=step)).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    held_out = _pairs(rows(128, torch.Generator().manual_seed(99)), seed=10_000)
+    held_out = _fit_on_the_cycle(model, _pairs, length=17, steps=600, held_out=128)
     with torch.no_grad():
         sums = model.metric_sums(model(held_out), held_out)
     right, count = sums["sentence_accuracy"]
