@@ -54,14 +54,14 @@ def attention_png(weights: list[list[float]], source: list[str], target: list[st
     """A (target x source) attention heatmap: row t = where the decoder looked when it
     wrote target token t."""
     rows, columns = len(target), len(source)
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.45 * columns + 1.5), max(2.5, 0.4 * rows + 1.2)))
+    size = (max(3.0, 0.45 * columns + 1.5), max(2.5, 0.4 * rows + 1.2))
+    fig, ax = plt.subplots(figsize=size, layout="constrained")  # room for long token labels
     image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(columns), source, rotation=90 if columns > 12 else 0)
     ax.set_yticks(range(rows), target)
     ax.set_xlabel("source")
     ax.set_ylabel("target")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
     import io
 
     buffer = io.BytesIO()
