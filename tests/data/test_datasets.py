@@ -360,6 +360,19 @@ def test_cmudict_keeps_words_in_one_split() -> None:
     assert lookup["aalborg"][0] == ["AO1", "L", "B", "AO0", "R", "G"]  # "# place" comment dropped
 
 
+def test_cmudict_without_stress_has_the_39_phonemes_and_the_same_split() -> None:
+    need("cmudict")
+    stressed, plain = load_dataset("cmudict"), load_dataset("cmudict", stress=False)
+    for split in stressed:
+        assert {w for w, _ in stressed[split]} == {w for w, _ in plain[split]}
+    phonemes = {p for pairs in plain.values() for _, seq in pairs for p in seq}
+    assert len(phonemes) == 39 and all(p.isalpha() for p in phonemes)
+    hello = [seq for pairs in plain.values() for w, seq in pairs if w == "hello"]
+    assert hello == [["HH", "AH", "L", "OW"], ["HH", "EH", "L", "OW"]]
+    both = [seq for pairs in plain.values() for w, seq in pairs if w == "record"]
+    assert len(both) == len({tuple(s) for s in both})  # coinciding variants kept once
+
+
 def test_ru_inflection_splits_by_lemma_with_the_registry_sizes() -> None:
     info = need("ru-inflection")
     data = load_dataset("ru-inflection")

