@@ -365,3 +365,20 @@ def test_time_series_classification_refuses_encoder_from(mlm) -> None:
     raw["model"] = {}
     recipe = recipe_from_dict(raw)  # without it the recipe is fine
     assert dataclasses.asdict(recipe.model)["encoder_from"] is None
+
+
+def test_predict_in_one_padded_batch_equals_one_by_one(mlm) -> None:
+    bundle = load_bundle(mlm.bundle)
+    family = bundle.family
+    texts = [
+        "the [MASK] said",
+        "[MASK] company said it expects [MASK] sales in the year",
+        "a [MASK]",
+    ]
+    together = bundle.predict([family.request_from_text(t, top_k=3) for t in texts])
+    for text, answer in zip(texts, together, strict=True):
+        [alone] = bundle.predict([family.request_from_text(text, top_k=3)])
+        assert answer.text == alone.text
+        for ours, theirs in zip(answer.masks, alone.masks, strict=True):
+            assert [s.token for s in ours] == [s.token for s in theirs]
+            assert [s.score for s in ours] == pytest.approx([s.score for s in theirs], abs=1e-5)

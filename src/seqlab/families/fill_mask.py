@@ -22,7 +22,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seqlab.config import PositiveInt, Probability
-from seqlab.data.batching import Batch
+from seqlab.data.batching import Batch, pad_sequences
 from seqlab.data.config import TextDataConfig
 from seqlab.data.masking import IGNORE, MaskedLMBatches
 from seqlab.data.readers import read_lines
@@ -199,13 +199,12 @@ class FillMask(Family):
         return {**evaluate(bundle.model, batches), "tokens": int(ids.numel())}
 
     # -------------------------------------------------------------- using a bundle
-    @torch.no_grad()
-    def predict_one(
-        self, model: MaskedLanguageModel, tokenizer: Tokenizer, text: str, top_k: int
-    ) -> FillMaskResponse:
-        pieces = text.split(MASK_MARK)
+    def encode_masked(
+        self, model: MaskedLanguageModel, tokenizer: Tokenizer, text: str
+    ) -> list[int]:
+        """The ids of a text with ``[MASK]`` marks (refused past the model's context)."""
         ids: list[int] = []
-        for index, piece in enumerate(pieces):
+        for index, piece in enumerate(text.split(MASK_MARK)):
             if index:
                 ids.append(tokenizer.mask_id)
             ids.extend(tokenizer.encode(piece.strip()) if piece.strip() else [])
@@ -217,27 +216,48 @@ class FillMask(Family):
                 f"the text has {len(ids)} tokens, more than the model's context of {limit}",
                 "shorten the text",
             )
+        return ids
+
+    @torch.no_grad()
+    def fill(
+        self,
+        model: MaskedLanguageModel,
+        tokenizer: Tokenizer,
+        texts: list[str],
+        top_k: list[int],
+    ) -> list[FillMaskResponse]:
+        """Fill every ``[MASK]`` of each text: the texts in one padded batch."""
+        encoded = [self.encode_masked(model, tokenizer, text) for text in texts]
+        ids, lengths = pad_sequences(encoded, pad_value=tokenizer.pad_id)
         device = next(model.parameters()).device
-        batch_ids = torch.tensor([ids], device=device)
         model.eval()
-        logits = model(Batch(batch_ids, torch.tensor([len(ids)]))).logits[0]  # (T, V)
-        positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_id]
-        masks, filled = [], list(ids)
-        for position in positions:
-            probs = torch.softmax(logits[position].float(), dim=-1)
-            probs[list(tokenizer.special_ids.values())] = 0.0
-            values, indices = probs.topk(min(top_k, probs.numel()))
-            masks.append(
-                [
-                    TokenScore(token=tokenizer.id_to_token(i), score=v)
-                    for v, i in zip(values.tolist(), indices.tolist(), strict=True)
-                ]
-            )
-            filled[position] = int(indices[0])
-        return FillMaskResponse(text=tokenizer.decode(filled), masks=masks)
+        logits = model(Batch(ids.to(device), lengths)).logits  # (B, T, V)
+        specials = list(tokenizer.special_ids.values())
+        responses = []
+        for row, (sequence, k) in enumerate(zip(encoded, top_k, strict=True)):
+            masks, filled = [], list(sequence)
+            for position in [i for i, t in enumerate(sequence) if t == tokenizer.mask_id]:
+                probs = torch.softmax(logits[row, position].float(), dim=-1)
+                probs[specials] = 0.0
+                values, indices = probs.topk(min(k, probs.numel()))
+                masks.append(
+                    [
+                        TokenScore(token=tokenizer.id_to_token(i), score=v)
+                        for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+                    ]
+                )
+                filled[position] = int(indices[0])
+            responses.append(FillMaskResponse(text=tokenizer.decode(filled), masks=masks))
+        return responses
+
+    def predict_one(
+        self, model: MaskedLanguageModel, tokenizer: Tokenizer, text: str, top_k: int
+    ) -> FillMaskResponse:
+        return self.fill(model, tokenizer, [text], [top_k])[0]
 
     def predict(self, bundle: Any, requests: list[FillMaskRequest]) -> list[FillMaskResponse]:
-        return [self.predict_one(bundle.model, bundle.tokenizer, r.text, r.top_k) for r in requests]
+        texts, top_k = [r.text for r in requests], [r.top_k for r in requests]
+        return self.fill(bundle.model, bundle.tokenizer, texts, top_k)
 
     def request_from_text(self, text: str, top_k: int = 5) -> BaseModel:
         return validated(FillMaskRequest, text=text, top_k=top_k)
