@@ -183,10 +183,10 @@ class RNNDecoder(nn.Module):
 class Seq2Seq(nn.Module):
     """Encoder-decoder of the module doc.
 
-    ``forward(batch: Seq2SeqBatch)`` -> ``logits`` (B, T + 1 - 1, V) for the target
-    positions after each input token (teacher forcing) and, with targets, the mean loss
-    over the real target tokens (``<eos>`` included); ``extras["attention"]`` (B, T, S)
-    for a recurrent decoder with attention.
+    ``forward(batch: Seq2SeqBatch)`` -> ``logits`` (B, T, V), T = the targets' width - 1:
+    the prediction after each of ``<bos> y_1 .. y_n`` (teacher forcing), i.e. of
+    ``y_1 .. y_n <eos>``; the mean loss over the real target tokens (``<eos>``
+    included); ``extras["attention"]`` (B, T, S) for a recurrent decoder with attention.
 
     Decoding: ``start(source, lengths)`` -> a :data:`DecoderState` of B rows;
     ``step(tokens (N,), state)`` -> (logits (N, V), state) — what
