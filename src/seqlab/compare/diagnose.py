@@ -25,7 +25,6 @@ the top layer can keep their gradients. The model is in eval mode (no dropout).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -417,12 +416,9 @@ def diagnose_path(
 
 # ---------------------------------------------------------------- plots
 def _save(fig: Any, path: str | Path) -> None:
-    import matplotlib.pyplot as plt
+    from seqlab.evaluate.plots import save_figure
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    atomic.write_bytes(path, buffer.getvalue())
+    save_figure(fig, path)
 
 
 def plot_gradient_flow(diagnoses: list[Diagnosis], path: str | Path) -> None:

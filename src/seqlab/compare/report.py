@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import math
 import re
@@ -180,10 +179,9 @@ def plot_curves(plan: Plan, rows: list[Row], runs_dir: Path, path: Path) -> str:
         ax.legend(fontsize=7, ncol=2)
     fig.suptitle(f"learning curves (mean over {', '.join(plan.replicates) or 'runs'})")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    atomic.write_bytes(path, buffer.getvalue())
+    from seqlab.evaluate.plots import save_figure
+
+    save_figure(fig, path)
     return path.name
 
 

@@ -13,6 +13,21 @@ import matplotlib.pyplot as plt
 from seqlab import atomic
 
 
+def figure_png(fig: Any, dpi: float | None = None) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def save_figure(fig: Any, path: str | Path) -> None:
+    """Write the figure as a PNG file atomically (never half-written); it is closed."""
+    atomic.write_bytes(path, figure_png(fig))
+
+
 def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
     """Train and validation loss per epoch (and the validation metric, if any)."""
     if not history:
@@ -35,12 +50,7 @@ def plot_history(history: list[dict[str, Any]], path: str | Path) -> None:
         ax.legend(loc="best")
     ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    atomic.write_bytes(path, buffer.getvalue())
+    save_figure(fig, path)
 
 
 def plot_attention(
@@ -62,9 +72,4 @@ def attention_png(weights: list[list[float]], source: list[str], target: list[st
     ax.set_xlabel("source")
     ax.set_ylabel("target")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_png(fig, dpi=100)

@@ -7,14 +7,12 @@ as king - man ~ queen - woman show as parallel arrows; t-SNE (van der Maaten & H
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from seqlab import atomic
 from seqlab.errors import UserError
 from seqlab.text.keyed_vectors import KeyedVectors
 
@@ -68,9 +66,8 @@ def plot_words(
     axes.set_title(title or f"{len(words)} words, {method.upper()} of {kv.vector_size}-d vectors")
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
+    from seqlab.evaluate.plots import save_figure
+
     path = Path(path)
-    atomic.write_bytes(path, buffer.getvalue())
+    save_figure(figure, path)
     return path
