@@ -28,6 +28,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.config import NonNegativeFloat, NonNegativeInt, PositiveInt
+from seqlab.data.batching import pad_sequences
 from seqlab.data.config import DataConfig, limit_splits
 from seqlab.data.datasets import load_dataset
 from seqlab.decoding.beam import beam_search
@@ -166,11 +167,8 @@ class Seq2SeqBatches:
 
 
 def _padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(row) for row in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    for index, row in enumerate(rows):
-        ids[index, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return ids, torch.tensor([len(row) for row in rows])
+    """(B, T) long ids right-padded with ``pad_id``, and (B,) lengths."""
+    return pad_sequences(rows, pad_value=pad_id, dtype=torch.long)
 
 
 def _as_pair(example: Any) -> Pair:
@@ -374,9 +372,6 @@ class Translation(Family):
                 results[row] = hypotheses
         return results
 
-    def _sources(self, pair: TokenizerPair, texts: list[str]) -> list[list[int]]:
-        return [pair.source.encode(text) or [pair.source.unk_id] for text in texts]
-
     # -------------------------------------------------------------- report
     def score(
         self, names: tuple[str, ...], predictions: list[str], references: list[list[str]]
@@ -455,7 +450,7 @@ class Translation(Family):
         sources = list(grouped)
         found = self.decode(
             model,
-            self._sources(pair, sources),
+            [pair.source.encode(source) for source in sources],  # non-empty: see prepare
             processing.beam_size,
             processing.max_target_length,
             processing.length_penalty,

@@ -209,7 +209,6 @@ class Seq2Seq(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = build_encoder(config.encoder, dim)
         memory = self.encoder.output_size
-        self.transformer = isinstance(config.decoder, TransformerConfig)
         self.decoder: RNNDecoder | TransformerEncoder
         if isinstance(config.decoder, TransformerConfig):
             self.decoder = TransformerEncoder(
@@ -256,7 +255,7 @@ class Seq2Seq(nn.Module):
         x = self.dropout(self.source_embedding(source))
         memory, state = self.encoder(x, lengths)
         mask = lengths_to_mask(lengths.to(source.device), source.shape[1])
-        if self.transformer:
+        if isinstance(self.decoder, TransformerEncoder):
             return memory, mask, None
         if isinstance(state, tuple) and isinstance(self.config.encoder, RecurrentConfig):
             directions = self.encoder.directions
