@@ -25,6 +25,13 @@ DECODERS = {
     "gru-additive": RNNDecoderConfig("gru", hidden_size=12, attention="additive"),
     "lstm-dot-2-layers": RNNDecoderConfig("lstm", hidden_size=16, num_layers=2, attention="dot"),
     "mut2-no-feeding": RNNDecoderConfig("mut2", hidden_size=12, input_feeding=False),
+    # without input feeding the teacher-forced pass runs the stack in one call (unroll)
+    "gru-additive-no-feeding": RNNDecoderConfig(
+        "gru", hidden_size=12, attention="additive", input_feeding=False
+    ),
+    "lstm-dot-2-layers-no-feeding": RNNDecoderConfig(
+        "lstm", hidden_size=16, num_layers=2, attention="dot", input_feeding=False
+    ),
     "lstm-none": RNNDecoderConfig("lstm", hidden_size=12, attention="none"),
     "transformer": TransformerConfig(
         hidden_size=16,

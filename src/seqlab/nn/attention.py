@@ -203,11 +203,13 @@ ATTENTION_SCORES = ("dot", "general", "additive")
 class GlobalAttention(nn.Module):
     """Attention of a recurrent decoder over the encoder outputs (module doc).
 
-    ``forward(query (B, H), keys, memory (B, S, M), mask (B, S) | None)`` ->
-    ``context (B, M), weights (B, S)``; ``keys = prepare(memory)`` is computed once per
-    source (the memory itself for dot and general, W₂ h for additive), so a decoding step
-    costs one (B, S) score. ``general`` maps the query (sᵀW h = (Wᵀs)·h) rather than the
-    memory, which is cheaper per step. ``dot`` needs H = M.
+    ``forward(query, keys, memory (B, S, M), mask (B, S) | None)`` -> ``context, weights``:
+    one step's query (B, H) gives (B, M) and (B, S); every step's queries at once (B, T, H)
+    give (B, T, M) and (B, T, S) (a decoder without input feeding, teacher-forced).
+    ``keys = prepare(memory)`` is computed once per source (the memory itself for dot and
+    general, W₂ h for additive), so a decoding step costs one (B, S) score. ``general``
+    maps the query (sᵀW h = (Wᵀs)·h) rather than the memory, which is cheaper per step.
+    ``dot`` needs H = M.
     """
 
     def __init__(self, score: str, query_size: int, memory_size: int) -> None:
@@ -233,16 +235,22 @@ class GlobalAttention(nn.Module):
     def forward(
         self, query: Tensor, keys: Tensor, memory: Tensor, mask: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
+        one_step = query.dim() == 2
+        queries = query.unsqueeze(1) if one_step else query  # (B, T, H)
         if self.score == "additive":
-            hidden = torch.tanh(self.query_weight(query).unsqueeze(1) + keys)  # (B, S, H)
-            scores = self.vector(hidden).squeeze(-1)  # (B, S)
+            hidden = torch.tanh(
+                self.query_weight(queries).unsqueeze(2) + keys.unsqueeze(1)
+            )  # (B, T, S, H)
+            scores = self.vector(hidden).squeeze(-1)  # (B, T, S)
         else:
-            projected = self.weight(query) if self.score == "general" else query  # (B, M)
-            scores = torch.bmm(keys, projected.unsqueeze(-1)).squeeze(-1)  # (B, S)
+            projected = self.weight(queries) if self.score == "general" else queries  # (B, T, M)
+            scores = torch.bmm(projected, keys.transpose(1, 2))  # (B, T, S)
         if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
-        context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)  # (B, M)
+        context = torch.bmm(weights, memory)  # (B, T, M)
+        if one_step:
+            return context.squeeze(1), weights.squeeze(1)
         return context, weights
 
 
