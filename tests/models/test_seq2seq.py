@@ -160,6 +160,31 @@ def test_attention_weights_are_returned_per_target_step() -> None:
     assert "attention" not in _model(DECODERS["lstm-none"])(_batch(SOURCES, TARGETS)).extras
 
 
+def test_transformer_cross_attention_weights_on_request() -> None:
+    model = _model(DECODERS["transformer"])
+    batch = _batch(SOURCES, TARGETS)
+    assert "attention" not in model(batch).extras  # the fused kernel unless asked
+    output = model(batch, need_weights=True)
+    every = output.extras["cross_attention"]  # (B, L, h, T, S)
+    assert every.shape == (3, 2, 2, 6, 5)
+    torch.testing.assert_close(every.sum(-1), torch.ones(3, 2, 2, 6))
+    assert (every[1, ..., 2:] == 0).all()  # the second source has 2 tokens
+    torch.testing.assert_close(output.extras["attention"], every[:, -1].mean(1))
+    torch.testing.assert_close(output.logits, model(batch).logits)  # same numbers either way
+    # the weights are the block's own: softmax(q k^T / sqrt(d)) of its projections
+    block = model.decoder.blocks[0].cross_attention
+    memory, mask, _ = model.encode(batch.inputs, batch.lengths)
+    keys, _ = block.project_memory(memory)
+    captured = {}
+    handle = block.register_forward_hook(lambda m, args, out: captured.update(x=args[0]))
+    model(batch, need_weights=True)
+    handle.remove()
+    queries = block._heads(block.query(captured["x"]))
+    raw = queries @ keys.transpose(-2, -1) / (block.head_size**0.5)
+    expected = torch.softmax(raw.masked_fill(~mask[:, None, None, :], float("-inf")), -1)
+    torch.testing.assert_close(every[:, 0], expected, atol=1e-6, rtol=1e-5)
+
+
 def test_without_attention_the_source_reaches_the_decoder_through_the_bridge() -> None:
     model = _model(DECODERS["lstm-none"])
     with torch.no_grad():

@@ -36,6 +36,7 @@ from seqlab.errors import UserError
 from seqlab.evaluate import seq2seq as measures
 from seqlab.families.base import SPLITS, Family, Prepared
 from seqlab.models.seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig
+from seqlab.nn.transformer import TransformerConfig
 from seqlab.text.tokenizers import KINDS, Tokenizer, TokenizerPair, make_tokenizer
 from seqlab.train.loop import evaluate
 
@@ -477,7 +478,7 @@ class Translation(Family):
         from seqlab.evaluate.plots import attention_png
 
         test = prepared.data["test"]
-        if not test or not self._attends(model):  # a Transformer's heads: not drawn yet
+        if not test or not self._attends(model):
             return {}
         pair: TokenizerPair = prepared.tokenizer
         processing: TranslationPreprocessing = prepared.preprocessing
@@ -490,13 +491,15 @@ class Translation(Family):
         shown = self.with_attention(model, pair, source, best.tokens, empty)
         assert shown.attention is not None
         caption = f"attention while translating {test[0][0]!r} (test example 1)"
+        if isinstance(model.config.decoder, TransformerConfig):
+            caption += "; the last block's cross-attention, mean over heads"
         png = attention_png(shown.attention, shown.source_tokens, shown.target_tokens)
         return {"attention.png": (caption, png)}
 
     @staticmethod
     def _attends(model: Seq2Seq) -> bool:
-        decoder = model.config.decoder
-        return getattr(decoder, "attention", "none") != "none"
+        """A Transformer always attends; a recurrent decoder unless attention = none."""
+        return getattr(model.config.decoder, "attention", "cross") != "none"
 
     # -------------------------------------------------------------- using a bundle
     def predict(self, bundle: Any, requests: list[TranslateRequest]) -> list[TranslateResponse]:
@@ -564,13 +567,14 @@ class Translation(Family):
         target: list[int],
         response: TranslateResponse,
     ) -> TranslateResponse:
-        """The best hypothesis's attention weights, from a teacher-forced pass over it."""
+        """The best hypothesis's attention weights, from a teacher-forced pass over it (a
+        Transformer's: its last block's cross-attention, mean over heads)."""
         batch = Seq2SeqBatch(
             *_padded([source], model.config.pad_id),
             *_padded([[model.config.bos_id, *target, model.config.eos_id]], model.config.pad_id),
         )
         device = next(model.parameters()).device
-        weights = model(batch.to(device)).extras.get("attention")
+        weights = model(batch.to(device), need_weights=True).extras.get("attention")
         if weights is None:
             raise UserError("this model has no attention to show", "train it with attention")
         return response.model_copy(

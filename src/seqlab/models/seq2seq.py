@@ -206,10 +206,13 @@ class RNNDecoder(nn.Module):
 class Seq2Seq(nn.Module):
     """Encoder-decoder of the module doc.
 
-    ``forward(batch: Seq2SeqBatch)`` -> ``logits`` (B, T, V), T = the targets' width - 1:
-    the prediction after each of ``<bos> y_1 .. y_n`` (teacher forcing), i.e. of
-    ``y_1 .. y_n <eos>``; the mean loss over the real target tokens (``<eos>``
-    included); ``extras["attention"]`` (B, T, S) for a recurrent decoder with attention.
+    ``forward(batch: Seq2SeqBatch, need_weights=False)`` -> ``logits`` (B, T, V), T = the
+    targets' width - 1: the prediction after each of ``<bos> y_1 .. y_n`` (teacher
+    forcing), i.e. of ``y_1 .. y_n <eos>``; the mean loss over the real target tokens
+    (``<eos>`` included); ``extras["attention"]`` (B, T, S): a recurrent decoder's
+    attention (always, it is computed anyway), or with ``need_weights`` a Transformer's
+    last-block cross-attention averaged over its heads (``extras["cross_attention"]``
+    keeps every block and head, (B, L, h, T, S)).
 
     Decoding: ``start(source, lengths)`` -> a :data:`DecoderState` of B rows;
     ``step(tokens (N,), state)`` -> (logits (N, V), state) — what
@@ -320,7 +323,9 @@ class Seq2Seq(nn.Module):
         return self.scores(hidden), state
 
     # ------------------------------------------------------------------ training
-    def forward(self, batch: Seq2SeqBatch, state: Any = None) -> ModelOutput:
+    def forward(
+        self, batch: Seq2SeqBatch, state: Any = None, need_weights: bool = False
+    ) -> ModelOutput:
         if batch.targets is None or batch.target_lengths is None:
             raise ValueError("Seq2Seq.forward needs targets (use start/step to decode)")
         inputs, labels = batch.targets[:, :-1], batch.targets[:, 1:]  # (B, T) each
@@ -329,8 +334,12 @@ class Seq2Seq(nn.Module):
         extras: dict[str, Tensor] = {}
         if isinstance(self.decoder, TransformerEncoder):
             embedded = self.dropout(self.target_embedding(inputs))
-            hidden, _ = self.decoder(embedded, batch.target_lengths - 1, None, memory, mask)
+            blocks: list[Tensor] | None = [] if need_weights else None
+            hidden, _ = self.decoder(embedded, batch.target_lengths - 1, None, memory, mask, blocks)
             logits = self.scores(hidden)
+            if blocks:
+                extras["cross_attention"] = torch.stack(blocks, dim=1)  # (B, L, h, T, S)
+                extras["attention"] = blocks[-1].mean(dim=1)
         else:
             lengths = batch.target_lengths - 1
             state = self.decoder.start(memory, mask, summary)

@@ -104,8 +104,9 @@ class FeedForward(nn.Module):
 class TransformerBlock(nn.Module):
     """Self-attention [+ cross-attention] + FFN, each a residual branch with dropout and
     LayerNorm placed by ``norm`` (module doc). ``forward(x (B, T, E), mask (B, T) | None,
-    cache=None, layer=0, memory (B, S, E_m) | None, memory_mask (B, S) | None)`` ->
-    (B, T, E).
+    cache=None, layer=0, memory (B, S, E_m) | None, memory_mask (B, S) | None,
+    cross_weights=None)`` -> (B, T, E); a list passed as ``cross_weights`` receives the
+    cross-attention weights (B, h, T, S).
     """
 
     def __init__(
@@ -154,6 +155,7 @@ class TransformerBlock(nn.Module):
         layer: int = 0,
         memory: Tensor | tuple[Tensor, Tensor] | None = None,
         memory_mask: Tensor | None = None,
+        cross_weights: list[Tensor] | None = None,
     ) -> Tensor:
         def attend(h: Tensor) -> Tensor:
             return self.attention(
@@ -165,7 +167,11 @@ class TransformerBlock(nn.Module):
             cross = self.cross_attention
 
             def attend_memory(h: Tensor) -> Tensor:
-                return cross(h, memory=memory, memory_mask=memory_mask)[0]
+                wanted = cross_weights is not None
+                out, weights = cross(h, memory=memory, memory_mask=memory_mask, need_weights=wanted)
+                if cross_weights is not None and weights is not None:
+                    cross_weights.append(weights)
+                return out
 
             x = self._residual(x, self.cross_norm, attend_memory)
         return self._residual(x, self.feedforward_norm, self.feedforward)
@@ -193,7 +199,9 @@ class TransformerEncoder(nn.Module):
     ``cross_attention=True`` builds decoder blocks of an encoder-decoder model:
     ``forward(..., memory=(B, S, E_m), memory_mask=(B, S))``; ``memory`` may also be
     :meth:`project_memory`'s per-block keys and values, computed once per source for
-    incremental decoding.
+    incremental decoding. A list passed as ``cross_weights`` receives every block's
+    cross-attention weights (B, h, T, S), first block first (the explicit softmax
+    formula then replaces the fused kernel, so only when asked).
     """
 
     stateful = False  # nothing is carried between training chunks
@@ -286,6 +294,7 @@ class TransformerEncoder(nn.Module):
         state: KVCache | None = None,
         memory: Tensor | tuple[tuple[Tensor, Tensor], ...] | None = None,
         memory_mask: Tensor | None = None,
+        cross_weights: list[Tensor] | None = None,
     ) -> tuple[Tensor, KVCache | None]:
         steps = x.shape[1]
         offset = state.length if state is not None else 0
@@ -310,7 +319,7 @@ class TransformerEncoder(nn.Module):
         h = self.dropout(h)
         for index, block in enumerate(self.blocks):
             own = memory[index] if isinstance(memory, tuple) else memory
-            h = block(h, mask, state, index, own, memory_mask)
+            h = block(h, mask, state, index, own, memory_mask, cross_weights)
         if state is not None:
             state.advance(mask, x.shape[0], steps)
         if self.final_norm is not None:
