@@ -238,7 +238,8 @@ def test_inflection_reports_exact_match_beside_copying_the_lemma(tmp_path: Path)
         pytest.skip("pymorphy3 and its Russian dictionary are not installed")
     raw = _raw(
         dataset="ru-inflection",
-        source_tokenizer="whitespace",
+        source_tokenizer="chars+tags",
+        target_tokenizer="char",
         max_source_length=60,
         limit=2000,
         eval_limit=300,
@@ -246,10 +247,17 @@ def test_inflection_reports_exact_match_beside_copying_the_lemma(tmp_path: Path)
     result = _train(raw, tmp_path / "run")
     m = result.metrics
     assert 0.0 <= m["test_exact_match"] <= 1.0
-    forms: dict[str, set[str]] = {}  # source -> its forms, from the loader itself
-    for example in load_dataset("ru-inflection")["test"][:300]:
-        forms.setdefault(" ".join(example.source), set()).add(example.form)
-    lemma = {source: "".join(t for t in source.split() if len(t) == 1) for source in forms}
-    unchanged = sum(lemma[source] in forms[source] for source in forms)
+    examples = load_dataset("ru-inflection")["test"][:300]
+    forms: dict[tuple, set[str]] = {}  # (lemma, tags) -> its forms, from the loader itself
+    for example in examples:
+        forms.setdefault((example.lemma, example.tags), set()).add(example.form)
+    unchanged = sum(lemma in found for (lemma, _), found in forms.items())
     assert m["test_baseline_exact_match"] == pytest.approx(unchanged / len(forms))
     assert 0.0 < m["test_baseline_exact_match"] < 0.5  # some forms are the lemma itself
+    # a user types the lemma and its grammemes as SIGMORPHON writes them
+    bundle = load_bundle(result.bundle)
+    request = f"{examples[0].lemma} {','.join(examples[0].tags)}"
+    [one] = bundle.predict([bundle.family.request_from_text(request)])
+    assert " " not in one.translation and one.translation.isalpha()  # a word, not letters
+    cli = runner.invoke(app, ["translate", str(result.bundle), "кошка NOUN,anim,femn,Xtag"])
+    assert cli.exit_code == 2 and "unknown characters or tags 'Xtag'" in cli.output

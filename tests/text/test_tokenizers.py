@@ -13,6 +13,7 @@ from seqlab.errors import UserError
 from seqlab.text.tokenizers import (
     KINDS,
     BPETokenizer,
+    CharTagsTokenizer,
     CharTokenizer,
     Tokenizer,
     TokenizerPair,
@@ -104,6 +105,17 @@ def test_char_round_trip(text: str) -> None:
     assert tokenizer.decode(tokenizer.encode(text, add_bos=True, add_eos=True)) == text
 
 
+def test_chars_and_tags_read_a_word_by_letters_then_whole_tags() -> None:
+    tokenizer = CharTagsTokenizer(lowercase=True, normalize_yo=True)
+    tokens = tokenizer.tokenize("  Ёжик NOUN,anim; masc  plur,gent ")
+    assert tokens == ["е", "ж", "и", "к", "NOUN", "anim", "masc", "plur", "gent"]
+    assert tokenizer.tokenize("ёжик") == ["е", "ж", "и", "к"]  # no tags: just the letters
+    tokenizer.fit(["кошка NOUN,anim,femn,plur,gent"])
+    text = "кошка NOUN,plur,gent"
+    assert tokenizer.decode(tokenizer.encode(text)) == text  # SIGMORPHON's own spelling
+    assert tokenizer.decode(tokenizer.encode("шок")) == "шок"
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.one_of(st.text(alphabet=ALPHABET, max_size=60), st.text(max_size=30)))
 def test_bpe_byte_level_round_trip_any_text(bpe: BPETokenizer, text: str) -> None:
@@ -164,6 +176,7 @@ def test_wordpiece_trains_and_decodes() -> None:
         lambda: WordTokenizer(lowercase=False, normalize_yo=True, min_freq=1),
         lambda: WordTokenizer(split="whitespace"),
         lambda: CharTokenizer(lowercase=True),
+        lambda: CharTagsTokenizer(lowercase=True),
         lambda: BPETokenizer(vocab_size=300),
         lambda: WordPieceTokenizer(vocab_size=150, min_frequency=1),
     ],
@@ -217,6 +230,7 @@ def test_min_freq_too_high_and_bad_files(tmp_path) -> None:
         ("word", WordTokenizer, "Привет, мир! ток-шоу"),
         ("whitespace", WordTokenizer, "mr. smith said N years"),
         ("char", CharTokenizer, "Ёжик в тумане"),
+        ("chars+tags", CharTagsTokenizer, "ёжик NOUN,anim,masc,plur,gent"),
         ("bpe", BPETokenizer, "the cat sat on the mat"),
         ("wordpiece", WordPieceTokenizer, "the cat sat on the mat"),
     ],
@@ -230,7 +244,7 @@ def test_make_tokenizer_builds_each_kind_and_round_trips(kind, cls, text) -> Non
     assert ids and tokenizer.unk_id not in ids
     if kind == "wordpiece":  # BERT's decoder glues pieces back with single spaces
         assert tokenizer.decode(ids) == "the cat sat on the mat"
-    elif kind in ("bpe", "char"):
+    elif kind in ("bpe", "char", "chars+tags"):
         assert tokenizer.decode(ids) == text
     else:
         assert [tokenizer.id_to_token(i) for i in ids] == tokenizer.tokenize(text)
@@ -238,7 +252,7 @@ def test_make_tokenizer_builds_each_kind_and_round_trips(kind, cls, text) -> Non
 
 
 def test_make_tokenizer_passes_options_through() -> None:
-    assert KINDS == ("word", "whitespace", "char", "bpe", "wordpiece")
+    assert KINDS == ("word", "whitespace", "char", "chars+tags", "bpe", "wordpiece")
     word = make_tokenizer("word", min_freq=2, max_size=50, normalize_yo=True)
     assert word.params() == {
         "lowercase": True, "normalize_yo": True, "split": "regex", "min_freq": 2,

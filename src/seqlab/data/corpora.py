@@ -191,23 +191,14 @@ class Inflection(NamedTuple):
 
     ``tags`` are the OpenCorpora grammemes of the form in pymorphy3's order (part of
     speech, the lexeme's grammemes, then the form's), e.g. ``("NOUN", "anim", "femn",
-    "plur", "gent")`` for кошка → кошек. :attr:`source` is what a character model reads:
-    the lemma's characters followed by one token per grammeme (grammemes are two or more
-    characters, so they never collide with a character); :attr:`target` is the form's
-    characters.
+    "plur", "gent")`` for кошка → кошек. Grammemes are ASCII and two or more characters
+    long, so a ``chars+tags`` tokenizer reads ``"кошка NOUN,anim,femn,plur,gent"`` as the
+    lemma's letters, then one token per grammeme.
     """
 
     lemma: str
     tags: tuple[str, ...]
     form: str
-
-    @property
-    def source(self) -> tuple[str, ...]:
-        return (*self.lemma, *self.tags)
-
-    @property
-    def target(self) -> tuple[str, ...]:
-        return tuple(self.form)
 
 
 _RU_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")

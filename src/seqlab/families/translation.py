@@ -41,7 +41,7 @@ from seqlab.text.tokenizers import KINDS, Tokenizer, TokenizerPair, make_tokeniz
 from seqlab.train.loop import evaluate
 
 Pair = tuple[str, str]
-Kind = Literal["word", "whitespace", "char", "bpe", "wordpiece"]
+Kind = Literal["word", "whitespace", "char", "chars+tags", "bpe", "wordpiece"]
 METRICS = ("wer", "per", "exact_match", "bleu", "chrf")
 
 
@@ -174,11 +174,11 @@ def _padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Ten
 
 def _as_pair(example: Any) -> Pair:
     """A loader's example as (source text, target text): (word, [phonemes]) pairs join the
-    phonemes with spaces; an inflection example (``.source`` / ``.target`` token tuples:
-    the lemma's letters and its grammemes -> the form's letters) joins its tokens with
-    spaces, for whitespace tokenizers."""
-    if hasattr(example, "source") and hasattr(example, "target"):
-        return " ".join(example.source), " ".join(example.target)
+    phonemes with spaces; an inflection example is ``"кошка NOUN,anim,femn,plur,gent"`` ->
+    ``"кошек"`` (read with ``source_tokenizer = "chars+tags"``, ``target_tokenizer =
+    "char"``)."""
+    if hasattr(example, "lemma") and hasattr(example, "tags"):
+        return f"{example.lemma} {','.join(example.tags)}", example.form
     source, target = example[0], example[-1]
     if not isinstance(target, str):
         target = " ".join(target)
@@ -406,9 +406,11 @@ class Translation(Family):
         grouped = self.references(kept[split])
         sources = list(grouped)
         if "exact_match" in names:
-            unknown = pair.target.unk_id
+            target, unknown = pair.target, pair.target.unk_id
             copies = [
-                " ".join(t for t in s.split() if pair.target.token_to_id(t) != unknown)
+                target.decode(
+                    i for i in map(target.token_to_id, pair.source.tokenize(s)) if i != unknown
+                )
                 for s in sources
             ]
             return {"baseline_exact_match": measures.exact_match(copies, list(grouped.values()))}
@@ -550,11 +552,13 @@ class Translation(Family):
         ids = tokenizer.encode(text)
         if not ids:
             raise UserError(f"the source {text!r} is empty", "pass some text")
-        if tokenizer.kind == "char" and tokenizer.unk_id in ids:
-            unknown = sorted({c for c in text if tokenizer.encode(c) == [tokenizer.unk_id]})
+        if tokenizer.kind in ("char", "chars+tags") and tokenizer.unk_id in ids:
+            tokens = tokenizer.tokenize(text)
+            unknown = sorted({t for t, i in zip(tokens, ids, strict=True) if i == tokenizer.unk_id})
+            what = "characters" if tokenizer.kind == "char" else "characters or tags"
             raise UserError(
-                f"the source {text!r} has unknown characters {''.join(unknown)!r}",
-                "the model knows only the characters of its training data",
+                f"the source {text!r} has unknown {what} {''.join(unknown)!r}",
+                f"the model knows only the {what} of its training data",
             )
         return ids
 

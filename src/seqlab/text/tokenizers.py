@@ -3,7 +3,9 @@
 - :class:`WordTokenizer`: a Unicode-aware regex (Cyrillic, numbers, hyphenated words,
   punctuation as separate tokens) or plain whitespace split (pre-tokenised corpora such
   as Penn Treebank, where ``<unk>`` and ``mr.`` must stay single tokens).
-- :class:`CharTokenizer`: one token per character.
+- :class:`CharTokenizer`: one token per character; :class:`CharTagsTokenizer` (``chars+tags``):
+  a word by characters, then whole tags — SIGMORPHON's lemma + features
+  (``"кошка NOUN,anim,femn,plur,gent"``).
 - :class:`BPETokenizer` (byte-level, Sennrich et al. 2016; Radford et al. 2019) and
   :class:`WordPieceTokenizer` (Schuster & Nakajima 2012; Devlin et al. 2019), trained
   locally with HF ``tokenizers``.
@@ -338,6 +340,29 @@ class CharTokenizer(_VocabTokenizer):
 
     def detokenize(self, tokens: list[str]) -> str:
         return "".join(tokens)
+
+
+class CharTagsTokenizer(CharTokenizer):
+    """A word by characters, then its tags whole: ``"кошка NOUN,plur,gent"`` ->
+    ``к о ш к а NOUN plur gent`` (morphological inflection, SIGMORPHON's lemma + features).
+
+    The first whitespace-separated field is the word (``lowercase`` and ``normalize_yo``
+    apply to it only); the rest are tags, separated by commas, semicolons or spaces, kept
+    as written. ``decode`` writes the word, a space and the tags joined by commas: a tag
+    is any token longer than one character.
+    """
+
+    kind = "chars+tags"
+    _TAG_SEPARATORS = re.compile(r"[\s,;]+")
+
+    def tokenize(self, text: str) -> list[str]:
+        word, _, tags = text.strip().partition(" ")
+        return super().tokenize(word) + [t for t in self._TAG_SEPARATORS.split(tags) if t]
+
+    def detokenize(self, tokens: list[str]) -> str:
+        split = next((i for i, token in enumerate(tokens) if len(token) > 1), len(tokens))
+        word, tags = "".join(tokens[:split]), ",".join(tokens[split:])
+        return f"{word} {tags}" if tags else word
 
 
 class _HFTokenizer(Tokenizer):
@@ -727,6 +752,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
     for cls in (
         WordTokenizer,
         CharTokenizer,
+        CharTagsTokenizer,
         BPETokenizer,
         WordPieceTokenizer,
         PretrainedTokenizer,
@@ -735,7 +761,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
 }
 
 
-KINDS: tuple[str, ...] = ("word", "whitespace", "char", "bpe", "wordpiece")
+KINDS: tuple[str, ...] = ("word", "whitespace", "char", "chars+tags", "bpe", "wordpiece")
 
 
 def make_tokenizer(
@@ -748,12 +774,13 @@ def make_tokenizer(
     normalize_yo: bool = False,
 ) -> Tokenizer:
     """An unfitted tokenizer of one of :data:`KINDS` (a recipe's ``data.tokenizer``, the
-    CLI's ``--kind``); the one tokenizer factory of seqlab.
+        CLI's ``--kind``); the one tokenizer factory of seqlab.
 
-    ``"whitespace"`` is :class:`WordTokenizer` with ``split="whitespace"``. ``min_freq``
-    drops rarer words/characters, and is the trainer's ``min_frequency`` for ``"bpe"`` and
-    ``"wordpiece"``; ``max_size`` caps word/char vocabularies, ``vocab_size`` is the
-    subword target. ``normalize_yo`` (ё -> е) exists for word, whitespace and char only.
+        ``"whitespace"`` is :class:`WordTokenizer` with ``split="whitespace"``. ``min_freq``
+        drops rarer words/characters, and is the trainer's ``min_frequency`` for ``"bpe"`` and
+        ``"wordpiece"``; ``max_size`` caps word/char vocabularies, ``vocab_size`` is the
+        subword target. ``normalize_yo`` (ё -> е) exists for word, whitespace and the char kinds
+    only.
     """
     if kind in ("word", "whitespace"):
         return WordTokenizer(
@@ -763,8 +790,9 @@ def make_tokenizer(
             min_freq=min_freq,
             max_size=max_size,
         )
-    if kind == "char":
-        return CharTokenizer(
+    if kind in ("char", "chars+tags"):
+        cls = CharTokenizer if kind == "char" else CharTagsTokenizer
+        return cls(
             lowercase=lowercase, min_freq=min_freq, max_size=max_size, normalize_yo=normalize_yo
         )
     if kind in ("bpe", "wordpiece"):
