@@ -307,18 +307,28 @@ class TextGeneration(Family):
         if isinstance(model, NGramLM):
             raise UserError("beam search needs a neural language model", "leave out --beams")
         unit = bundle.preprocessing.unit
-        limit = model.context_size
-        prompt = (ids or [tokenizer.eos_id])[-limit:] if limit else (ids or [tokenizer.eos_id])
         found = model.beam_generate(
-            prompt,
+            model_prompt(model, tokenizer, ids),
             request.max_new_tokens,
             request.num_beams,
             request.num_return_sequences,
             request.length_penalty,
             stop_id=tokenizer.eos_id if unit == "word" else None,
         )
-        joiner = "" if unit == "char" or not request.prompt else " "
-        return [request.prompt + joiner + tokenizer.decode(h.tokens) for h in found]
+        return [joined(request.prompt, tokenizer.decode(h.tokens), unit) for h in found]
+
+
+def model_prompt(model: LanguageModel, tokenizer: Tokenizer, ids: list[int]) -> list[int]:
+    """What the model reads first: the prompt's ids (``<eos>``, a sentence boundary, when
+    empty), its last ``context_size`` for a windowed model (the caller decided to
+    truncate, or it fits)."""
+    ids = ids or [tokenizer.eos_id]
+    return ids[-model.context_size :] if model.context_size is not None else ids
+
+
+def joined(prompt: str, continuation: str, unit: str) -> str:
+    """The prompt and its decoded continuation: words apart, characters together."""
+    return prompt + ("" if unit == "char" or not prompt else " ") + continuation
 
 
 @torch.no_grad()
@@ -352,12 +362,15 @@ def continue_text(
     """
     if ids is None:
         ids = tokenizer.encode(prompt) if prompt else []
-    ids = ids or [tokenizer.eos_id]
-    if model.context_size is not None:
-        ids = ids[-model.context_size :]  # the caller decided to truncate (or it fits)
     stop = tokenizer.eos_id if unit == "word" else None
     new = model.generate(
-        ids, max_new_tokens, temperature, top_k, top_p, stop_id=stop, seed=seed, min_new_tokens=1
+        model_prompt(model, tokenizer, ids),
+        max_new_tokens,
+        temperature,
+        top_k,
+        top_p,
+        stop_id=stop,
+        seed=seed,
+        min_new_tokens=1,
     )
-    joiner = "" if unit == "char" or not prompt else " "
-    return prompt + joiner + tokenizer.decode(new)
+    return joined(prompt, tokenizer.decode(new), unit)

@@ -20,7 +20,7 @@ import dataclasses
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -42,7 +42,27 @@ from seqlab.train.loop import evaluate
 
 Pair = tuple[str, str]
 Kind = Literal["word", "whitespace", "char", "chars+tags", "bpe", "wordpiece"]
-METRICS = ("wer", "per", "exact_match", "bleu", "chrf")
+Scorer = Callable[[list[str], list[list[str]]], float]  # (predictions, references per row)
+
+
+def _on_tokens(measure: Callable[..., float]) -> Scorer:
+    """A measure of whitespace-split token lists as a scorer of texts."""
+
+    def scorer(predictions: list[str], references: list[list[str]]) -> float:
+        split = [prediction.split() for prediction in predictions]
+        return measure(split, [[reference.split() for reference in refs] for refs in references])
+
+    return scorer
+
+
+SCORERS: dict[str, Scorer] = {
+    "wer": _on_tokens(measures.word_error_rate),
+    "per": _on_tokens(measures.phoneme_error_rate),
+    "exact_match": measures.exact_match,
+    "bleu": measures.bleu,
+    "chrf": measures.chrf,
+}
+METRICS = tuple(SCORERS)
 
 
 @dataclass
@@ -373,26 +393,25 @@ class Translation(Family):
                 results[row] = hypotheses
         return results
 
+    def decode_as_trained(
+        self, model: Seq2Seq, sources: list[list[int]], processing: TranslationPreprocessing
+    ) -> list[list[Any]]:
+        """:meth:`decode` with the bundle's settings: beam, length penalty and limits."""
+        return self.decode(
+            model,
+            sources,
+            processing.beam_size,
+            processing.max_target_length,
+            processing.length_penalty,
+            length_rule=(processing.max_length_a, processing.max_length_b),
+        )
+
     # -------------------------------------------------------------- report
     def score(
         self, names: tuple[str, ...], predictions: list[str], references: list[list[str]]
     ) -> dict[str, float]:
         """The corpus metrics ``names`` of predictions against (possibly several) references."""
-        result: dict[str, float] = {}
-        split = [prediction.split() for prediction in predictions]
-        tokens = [[reference.split() for reference in refs] for refs in references]
-        for name in names:
-            if name == "wer":
-                result[name] = measures.word_error_rate(split, tokens)
-            elif name == "per":
-                result[name] = measures.phoneme_error_rate(split, tokens)
-            elif name == "exact_match":
-                result[name] = measures.exact_match(predictions, references)
-            elif name == "bleu":
-                result[name] = measures.bleu(predictions, references)
-            elif name == "chrf":
-                result[name] = measures.chrf(predictions, references)
-        return result
+        return {name: SCORERS[name](predictions, references) for name in names}
 
     def baseline(
         self, kept: dict[str, list[Pair]], split: str, names: tuple[str, ...], pair: TokenizerPair
@@ -451,14 +470,8 @@ class Translation(Family):
         pair = prepared.tokenizer
         grouped = self.references(kept[split])
         sources = list(grouped)
-        found = self.decode(
-            model,
-            [pair.source.encode(source) for source in sources],  # non-empty: see prepare
-            processing.beam_size,
-            processing.max_target_length,
-            processing.length_penalty,
-            length_rule=(processing.max_length_a, processing.max_length_b),
-        )
+        sources_ids = [pair.source.encode(source) for source in sources]  # non-empty: prepare
+        found = self.decode_as_trained(model, sources_ids, processing)
         predictions = [pair.target.decode(h[0].tokens) if h else "" for h in found]
         scores = self.score(processing.metrics, predictions, list(grouped.values()))
         metrics |= {f"{split}_{k}": v for k, v in scores.items()}
@@ -485,7 +498,7 @@ class Translation(Family):
         pair: TokenizerPair = prepared.tokenizer
         processing: TranslationPreprocessing = prepared.preprocessing
         source = pair.source.encode(test[0][0])[: processing.max_source_length]
-        found = self.decode(model, [source], processing.beam_size, processing.max_target_length)
+        found = self.decode_as_trained(model, [source], processing)
         if not found[0]:
             return {}
         best = found[0][0]

@@ -328,8 +328,8 @@ class Seq2Seq(nn.Module):
     ) -> ModelOutput:
         if batch.targets is None or batch.target_lengths is None:
             raise ValueError("Seq2Seq.forward needs targets (use start/step to decode)")
-        inputs, labels = batch.targets[:, :-1], batch.targets[:, 1:]  # (B, T) each
-        valid = lengths_to_mask(batch.target_lengths.to(inputs.device) - 1, inputs.shape[1])
+        inputs = batch.targets[:, :-1]  # (B, T): <bos> y_1 .. y_n, padded
+        labels, valid = self.labels(batch)
         memory, mask, summary = self.encode(batch.inputs, batch.lengths)
         extras: dict[str, Tensor] = {}
         if isinstance(self.decoder, TransformerEncoder):
@@ -382,12 +382,17 @@ class Seq2Seq(nn.Module):
         return torch.stack(all_logits, dim=1), stacked
 
     # ------------------------------------------------------------------ metrics
+    @staticmethod
+    def labels(batch: Seq2SeqBatch) -> tuple[Tensor, Tensor]:
+        """The (B, T) tokens to predict, y_1 .. y_n ``<eos>`` padded, and where they are real."""
+        assert batch.targets is not None and batch.target_lengths is not None
+        labels = batch.targets[:, 1:]
+        return labels, lengths_to_mask(batch.target_lengths.to(labels.device) - 1, labels.shape[1])
+
     def metric_sums(
         self, output: ModelOutput, batch: Seq2SeqBatch
     ) -> dict[str, tuple[float, float]]:
-        assert batch.targets is not None and batch.target_lengths is not None
-        labels = batch.targets[:, 1:]
-        valid = lengths_to_mask(batch.target_lengths.to(labels.device) - 1, labels.shape[1])
+        labels, valid = self.labels(batch)
         logits, gold = output.logits[valid].float(), labels[valid]
         count = float(gold.numel())
         loss = F.cross_entropy(logits, gold, reduction="sum").item()
