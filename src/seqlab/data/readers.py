@@ -1,4 +1,6 @@
-"""Readers for data a user brings: CSV/TSV labelled text, plain text, CoNLL, series CSV.
+"""Readers for data a user brings: CSV/TSV labelled text, plain text, tagging, series CSV.
+
+Tagged sentences come from CoNLL (token TAB tag), CoNLL-U or one-sentence-a-line files.
 
 Every mistake in the file (missing, not UTF-8, empty, missing column, bad row) raises
 :class:`seqlab.errors.UserError` naming the file, the line and what to do.
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.errors import UserError
+from seqlab.errors import UserError, did_you_mean
 
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _MISSING = {"", "na", "nan", "null", "none", "n/a", "?"}
@@ -171,6 +173,135 @@ def read_conll(path: str | Path) -> list[tuple[list[str], list[str]]]:
     if not sentences:
         raise UserError(f"{path} has no tagged tokens", "write `token<TAB>tag` lines")
     return sentences
+
+
+CONLLU_COLUMNS = {"upos": 3, "xpos": 4}  # ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
+TAGGING_FORMATS = ("auto", "conll", "conllu", "lines")
+
+
+def read_conllu(path: str | Path, column: str = "upos") -> list[tuple[list[str], list[str]]]:
+    """Universal Dependencies CoNLL-U: (FORM tokens, ``column`` tags) per sentence.
+
+    Every word line has 10 tab-separated columns; ``#`` comment lines, multiword token
+    lines (ID ``1-2``: their words follow on their own lines) and empty nodes (ID
+    ``1.1``) are skipped, so tokens are the syntactic words. ``column`` is ``"upos"``
+    (the 17 universal tags) or ``"xpos"`` (the treebank's own); a ``_`` tag (the column
+    not annotated) raises :class:`UserError` with its line number.
+    """
+    column = column.lower()  # "UPOS" as UD's documentation spells it
+    if column not in CONLLU_COLUMNS:
+        raise UserError(
+            f"unknown CoNLL-U tag column {column!r}",
+            f"use one of {', '.join(CONLLU_COLUMNS)}",
+        )
+    path = Path(path)
+    index = CONLLU_COLUMNS[column]
+    sentences: list[tuple[list[str], list[str]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            if tokens:
+                sentences.append((tokens, tags))
+                tokens, tags = [], []
+            continue
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10:
+            raise UserError(
+                f"{path} line {number} has {len(fields)} tab-separated columns, CoNLL-U has 10",
+                "separate ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC by tabs",
+            )
+        if "-" in fields[0] or "." in fields[0]:  # multiword token or empty node
+            continue
+        tag = fields[index].strip()
+        if tag in ("", "_"):
+            other = "xpos" if column == "upos" else "upos"
+            raise UserError(
+                f"{path} line {number} has no {column.upper()} tag ('_')",
+                f"tag every word, or read the {other.upper()} column (column={other!r})",
+            )
+        tokens.append(fields[1])
+        tags.append(tag)
+    if tokens:
+        sentences.append((tokens, tags))
+    if not sentences:
+        raise UserError(f"{path} has no CoNLL-U word lines", "write 10-column word lines")
+    return sentences
+
+
+def read_tagged_lines(path: str | Path) -> list[tuple[list[str], list[str]]]:
+    """One sentence a line: ``tok1 tok2 tok3<TAB>tag1 tag2 tag3``.
+
+    Tokens and tags are separated by spaces, the two halves by one tab. Blank lines and
+    ``#`` comment lines without a tab are skipped (a tagged line may start with a
+    ``#hashtag`` token). A line without
+    exactly one tab, or with different numbers of tokens and tags, raises
+    :class:`UserError` naming the file, the line and the counts.
+    """
+    path = Path(path)
+    sentences: list[tuple[list[str], list[str]]] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        tabs = line.count("\t")
+        if not line.strip() or (line.startswith("#") and not tabs):
+            continue
+        if tabs != 1:
+            raise UserError(
+                f"{path} line {number} has {f'{tabs} tabs' if tabs else 'no tab'}, "
+                f"expected one between tokens and tags: {line[:60]!r}",
+                "write `tok1 tok2 ...<TAB>tag1 tag2 ...`, one sentence a line",
+            )
+        left, right = line.split("\t")
+        tokens, tags = left.split(), right.split()
+        if len(tokens) != len(tags):
+            raise UserError(
+                f"{path} line {number} has {len(tokens)} tokens but {len(tags)} tags",
+                "give one space-separated tag for every token (tokens cannot hold spaces)",
+            )
+        sentences.append((tokens, tags))
+    if not sentences:
+        raise UserError(f"{path} has no tagged sentences", "write `tokens<TAB>tags` lines")
+    return sentences
+
+
+def _looks_like_lines(text: str) -> bool:
+    for line in text.splitlines():
+        if not line.strip() or (line.startswith("#") and "\t" not in line):
+            continue
+        if line.count("\t") != 1:
+            return False
+        left, right = line.split("\t")
+        return len(left.split()) == len(right.split()) > 1
+    return False
+
+
+def read_tagging(
+    path: str | Path, format: str = "auto", column: str = "upos"
+) -> list[tuple[list[str], list[str]]]:
+    """Tagged sentences from a CoNLL, CoNLL-U or one-sentence-a-line file.
+
+    ``format="auto"`` picks ``"conllu"`` for a ``.conllu`` file; otherwise ``"lines"``
+    if the first line that is neither blank nor a ``#`` comment (without a tab) has one
+    tab with the same number (more than one) of space-separated items on both sides;
+    otherwise ``"conll"`` (:func:`read_conll`). A file whose first sentence is one token
+    long therefore needs ``format="lines"``. ``column`` is the CoNLL-U tag column.
+    """
+    if format not in TAGGING_FORMATS:
+        raise UserError(
+            f"unknown tagging file format {format!r}", did_you_mean(format, TAGGING_FORMATS)
+        )
+    path = Path(path)
+    if format == "auto":
+        if path.suffix.lower() == ".conllu":
+            format = "conllu"
+        else:
+            format = "lines" if _looks_like_lines(read_text(path)) else "conll"
+    if format == "conllu":
+        return read_conllu(path, column=column)
+    if format == "lines":
+        return read_tagged_lines(path)
+    return read_conll(path)
 
 
 def _to_float(value: str) -> float | None:
