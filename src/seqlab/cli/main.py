@@ -103,6 +103,9 @@ def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder")],
     split: Annotated[str, typer.Option(help="Split of the recipe's data set")] = "test",
     data: Annotated[Path | None, typer.Option(help="Evaluate on this file instead")] = None,
+    table: Annotated[
+        bool, typer.Option("--table", help="A table (per type, for taggers) instead of JSON")
+    ] = False,
 ) -> None:
     """Measure a saved model on a split of its data set or on a file of yours."""
     from seqlab.bundle import load_bundle
@@ -119,7 +122,10 @@ def evaluate(
         recipe.eval.split, recipe.eval.samples = split, 0
         prepared = loaded.family.prepare(recipe, loaded.preprocessing, loaded.tokenizer)
         metrics, _ = loaded.family.report(loaded.model, prepared, recipe)
-    console.print_json(json.dumps(metrics))
+    if table:
+        console.print(loaded.family.metrics_table(metrics))
+    else:
+        console.print_json(json.dumps(metrics))
 
 
 def _read_inputs(texts: list[str] | None, file: Path | None) -> list[str]:

@@ -11,6 +11,7 @@ from seqlab.families.base import Family, GenerateRequest, GenerateResponse, Prep
 from seqlab.families.classification import SeriesClassification, TextClassification
 from seqlab.families.fill_mask import FillMask
 from seqlab.families.generation import TextGeneration
+from seqlab.families.tagging import TokenClassification
 from seqlab.families.translation import Translation
 
 FAMILIES: dict[str, Family] = {
@@ -19,6 +20,7 @@ FAMILIES: dict[str, Family] = {
     "text-generation": TextGeneration(),
     "fill-mask": FillMask(),
     "translation": Translation(),
+    "token-classification": TokenClassification(),
 }
 
 

@@ -141,6 +141,15 @@ class Family:
     ) -> tuple[dict[str, Any], list[str]]:
         raise NotImplementedError
 
+    def metrics_table(self, metrics: dict[str, Any]) -> Any:
+        """``seqlab evaluate --table``: a rich table of the report's metrics."""
+        from rich.table import Table
+
+        table = Table("metric", "value")
+        for name, value in metrics.items():
+            table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+        return table
+
     def card_figures(self, model: nn.Module, prepared: Prepared) -> dict[str, tuple[str, bytes]]:
         """PNG figures for the bundle's model card: file name -> (caption, PNG bytes)."""
         return {}
