@@ -5,6 +5,8 @@ matter."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -32,20 +34,24 @@ def _model(**kw) -> SequenceTagger:
 
 
 def _batch(words: list[list[int]], tags: list[list[int]] | None = None, width: int = 4):
+    """Word ids with their spelling (a word's characters: 1 + its id's digits), the
+    distinct spellings as the character table (row 0: the empty word)."""
     steps = max(map(len, words))
     inputs = torch.zeros(len(words), steps, dtype=torch.long)
-    chars = torch.zeros(len(words), steps, width, dtype=torch.long)
+    table: dict[tuple[int, ...], int] = {(): 0}
+    rows = torch.zeros(len(words), steps, dtype=torch.long)
     for row, sentence in enumerate(words):
         inputs[row, : len(sentence)] = torch.tensor(sentence)
-        for step, word in enumerate(sentence):  # a word's characters: 1 + its id's digits
-            spelled = [1 + (word + k) % 8 for k in range(1 + word % 3)]
-            chars[row, step, : len(spelled)] = torch.tensor(spelled)
+        for step, word in enumerate(sentence):
+            spelled = tuple(1 + (word + k) % 8 for k in range(1 + word % 3))
+            rows[row, step] = table.setdefault(spelled, len(table))
+    chars = torch.tensor([[*w, *[0] * (width - len(w))] for w in table])
     targets = None
     if tags is not None:
         targets = torch.zeros(len(words), steps, dtype=torch.long)
         for row, sentence in enumerate(tags):
             targets[row, : len(sentence)] = torch.tensor(sentence)
-    return TaggingBatch(inputs, torch.tensor([len(s) for s in words]), chars, targets)
+    return TaggingBatch(inputs, torch.tensor([len(s) for s in words]), chars, rows, targets)
 
 
 WORDS = [[3, 4, 5, 6, 7], [8, 9], [10, 11, 3]]
@@ -80,20 +86,26 @@ def test_character_features_read_only_their_word() -> None:
     torch.manual_seed(0)
     for kind in ("lstm", "cnn"):
         features = CharFeatures(kind, 9, 4, 5, 3).eval()
-        short = torch.tensor([[[1, 2, 3, 0], [4, 0, 0, 0], [0, 0, 0, 0]]])  # 2 words + pad
-        wide = torch.nn.functional.pad(short, (0, 5))  # more character padding
+        table = torch.tensor([[0, 0, 0, 0], [1, 2, 3, 0], [4, 0, 0, 0]])  # empty, 2 words
+        words = torch.tensor([[1, 2, 0, 1]])  # word, word, padding, the first word again
         with torch.no_grad():
-            a, b = features(short), features(wide)
+            a = features(table, words)
+            b = features(torch.nn.functional.pad(table, (0, 5)), words)  # more padding
             torch.testing.assert_close(a, b)
-            assert (a[0, 2] == 0).all()  # an empty word (padding) gets zeros
-            alone = features(short[:, :1, :3])  # the first word alone, unpadded
+            assert (a[0, 2] == 0).all()  # the empty word (padding) gets zeros
+            torch.testing.assert_close(a[0, 0], a[0, 3])
+            alone = features(torch.tensor([[0, 0, 0], [1, 2, 3]]), torch.tensor([[1]]))
         torch.testing.assert_close(a[0, 0], alone[0, 0], atol=1e-6, rtol=1e-5)
         if kind == "lstm":  # = the final states of torch's BiLSTM over the word's characters
             lstm = torch.nn.LSTM(4, 5, bidirectional=True, batch_first=True)
             lstm.load_state_dict(_torch_lstm_state(features))
             with torch.no_grad():
-                _, (h, _) = lstm(features.embedding(short[:, 0, :3]))
+                _, (h, _) = lstm(features.embedding(table[1:2, :3]))
             torch.testing.assert_close(a[0, 0], torch.cat([h[0, 0], h[1, 0]]), atol=1e-6, rtol=1e-5)
+        else:  # = max over the word's positions of the convolution of its characters alone
+            with torch.no_grad():
+                maps = features.conv(features.embedding(table[1:2, :3]).transpose(1, 2))
+            torch.testing.assert_close(a[0, 0], maps[0, :, :3].amax(-1), atol=1e-6, rtol=1e-5)
 
 
 def _torch_lstm_state(features: CharFeatures) -> dict[str, torch.Tensor]:
@@ -113,9 +125,7 @@ def test_only_tagged_steps_count() -> None:
     batch.tag_mask = torch.tensor([[False, True, False, True, True, False]])  # a [CLS] first
     with torch.no_grad():
         output = model(batch)
-        changed = TaggingBatch(
-            batch.inputs, batch.lengths, batch.chars, batch.targets.clone(), batch.tag_mask
-        )
+        changed = dataclasses.replace(batch, targets=batch.targets.clone())
         changed.targets[0, [0, 2, 5]] = torch.tensor([4, 4, 1])  # untagged steps' targets
         assert model(changed).loss == output.loss
         tags = output.extras["tags"][0]

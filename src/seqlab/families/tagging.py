@@ -21,6 +21,7 @@ default).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -155,20 +156,30 @@ def collate(
     with_chars: bool,
     rows: list[int] | None = None,
 ) -> TaggingBatch:
-    """Pad encoded sentences into a :class:`TaggingBatch` (chars: (B, T, longest word))."""
+    """Pad encoded sentences into a :class:`TaggingBatch` (chars: the distinct words)."""
     inputs, lengths = pad_sequences([s[0] for s in sentences], pad_value=pad_id, dtype=torch.long)
-    chars = None
-    if with_chars:
-        width = max(1, max(len(w) for s in sentences for w in s[1]))
-        chars = torch.zeros(len(sentences), inputs.shape[1], width, dtype=torch.long)
-        for row, (_, words, _) in enumerate(sentences):
-            for step, word in enumerate(words):
-                chars[row, step, : len(word)] = torch.tensor(word, dtype=torch.long)
+    chars = words = None
+    if with_chars:  # each distinct word once; row 0 is the empty word (padding)
+        rows_of: dict[tuple[int, ...], int] = {(): 0}
+        steps = [[rows_of.setdefault(tuple(w), len(rows_of)) for w in s[1]] for s in sentences]
+        width = max(1, max(map(len, rows_of)))
+        chars = torch.tensor([[*w, *[0] * (width - len(w))] for w in rows_of], dtype=torch.long)
+        words, _ = pad_sequences(steps, pad_value=0, dtype=torch.long)  # (B, T)
     targets = None
     if sentences[0][2]:
         targets, _ = pad_sequences([s[2] for s in sentences], pad_value=0, dtype=torch.long)
     indices = None if rows is None else torch.tensor(rows, dtype=torch.long)
-    return TaggingBatch(inputs, lengths, chars, targets, indices=indices)
+    return TaggingBatch(inputs, lengths, chars, words, targets, indices=indices)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_indices(chars: tuple[str, ...], labels: tuple[str, ...]) -> tuple[dict, dict]:
+    return {c: i + 2 for i, c in enumerate(chars)}, {tag: i for i, tag in enumerate(labels)}
+
+
+def _indices(processing: TaggingPreprocessing) -> tuple[dict[str, int], dict[str, int]]:
+    """Character -> id and tag -> id of a bundle's preprocessing (built once per tag set)."""
+    return _cached_indices(tuple(processing.chars), tuple(processing.labels))
 
 
 # ---------------------------------------------------------------- the family
@@ -290,11 +301,10 @@ class TokenClassification(Family):
         tokenizer: Tokenizer = source.tokenizer
         lower = processing.lowercase
         ids = [tokenizer.token_to_id(w.lower() if lower else w) for w in words]
-        index = {c: i + 2 for i, c in enumerate(processing.chars)}
+        index, labels = _indices(processing)
         chars = [[index.get(c, 1) for c in w[: processing.max_word_length]] for w in words]
         tag_ids: list[int] = []
         if tags is not None:
-            labels = {tag: i for i, tag in enumerate(processing.labels)}
             converted = self._convert(tags, processing.data_scheme, processing.scheme)
             tag_ids = [labels[tag] for tag in converted]
         return ids, chars, tag_ids
@@ -327,9 +337,11 @@ class TokenClassification(Family):
         source: Any,
         sentences: list[list[str]],
         with_probabilities: bool = False,
+        batch_size: int = 64,
     ) -> tuple[list[list[str]], list[np.ndarray]]:
-        """Tags of tokenised sentences in the data's scheme, batched in length order, and
-        with ``with_probabilities`` each sentence's (n, K) tag probabilities."""
+        """Tags of tokenised sentences in the data's scheme, ``batch_size`` at a time in
+        length order, and with ``with_probabilities`` each sentence's (n, K) tag
+        probabilities."""
         model.eval()
         device = next(model.parameters()).device
         encoded = [self.encode(source, words) for words in sentences]
@@ -338,8 +350,8 @@ class TokenClassification(Family):
         with_chars = model.chars is not None
         results: list[list[str]] = [[] for _ in sentences]
         probabilities: list[np.ndarray] = [np.zeros((0, len(labels)))] * len(sentences)
-        for start in range(0, len(order), 64):
-            rows = order[start : start + 64]
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
             batch = collate([encoded[i] for i in rows], source.tokenizer.pad_id, with_chars)
             batch = batch.to(device)
             output = model(batch)

@@ -42,14 +42,16 @@ from seqlab.text.tagging import entity_spans
 
 @dataclass
 class TaggingBatch(TensorBatch):
-    """``inputs`` (B, T) word ids, ``lengths`` (B,); ``chars`` (B, T, C) character ids
-    of each word (0-padded; None without character features); ``targets`` (B, T) tag ids
+    """``inputs`` (B, T) word ids, ``lengths`` (B,); ``chars`` (N, C) character ids of
+    the batch's distinct words (0-padded; row 0 is the empty word) and ``words`` (B, T)
+    each step's row in it (None without character features); ``targets`` (B, T) tag ids
     (anything at untagged steps; None at prediction); ``tag_mask`` (B, T) bool, the steps
     that carry a tag (None: every valid step); ``indices`` (B,) rows' places in the data."""
 
     inputs: Tensor
     lengths: Tensor
     chars: Tensor | None = None
+    words: Tensor | None = None
     targets: Tensor | None = None
     tag_mask: Tensor | None = None
     indices: Tensor | None = None
@@ -94,7 +96,7 @@ class SequenceTaggerConfig:
 
 
 class CharFeatures(nn.Module):
-    """(B, T, C) character ids of each word -> (B, T, Q) features (module doc).
+    """Character ids of the batch's words -> (B, T, Q) features (module doc).
 
     ``lstm``: the final forward and backward states of a BiLSTM over the word's
     characters (Q = 2 x hidden); ``cnn``: a width-k convolution, max over the word's
@@ -111,24 +113,24 @@ class CharFeatures(nn.Module):
             self.conv = nn.Conv1d(dim, hidden, kernel, padding=kernel // 2)
             self.output_size = hidden
 
-    def forward(self, chars: Tensor) -> Tensor:
-        batch, steps, width = chars.shape
-        flat = chars.reshape(batch * steps, width)  # (B*T, C)
-        lengths = (flat != 0).sum(1)
-        words = lengths > 0
-        out = flat.new_zeros(batch * steps, self.output_size, dtype=self.embedding.weight.dtype)
-        if not bool(words.any()):
-            return out.view(batch, steps, -1)
-        x = self.embedding(flat[words])  # (N, C, dim) real words only
-        if self.kind == "lstm":
-            _, (h, _) = self.rnn(x, lengths[words])  # h: (2, N, hidden)
-            features = torch.cat([h[0], h[1]], dim=-1)
-        else:
-            valid = (flat[words] != 0).unsqueeze(1)  # (N, 1, C)
-            maps = self.conv(x.transpose(1, 2))[..., :width]  # (N, Q, C)
-            features = maps.masked_fill(~valid, float("-inf")).amax(-1)
-        out[words] = features.to(out.dtype)
-        return out.view(batch, steps, -1)
+    def forward(self, chars: Tensor, words: Tensor) -> Tensor:
+        """``chars`` (N, C): the batch's distinct words, row 0 the empty word (padding);
+        ``words`` (B, T): each step's row. Each distinct word is read once."""
+        lengths = (chars != 0).sum(1)
+        features = chars.new_zeros(len(chars), self.output_size, dtype=self.embedding.weight.dtype)
+        real = lengths > 0
+        if bool(real.any()):
+            used = chars[real][:, : int(lengths.max())]  # (N', C') real words only
+            x = self.embedding(used)  # (N', C', dim)
+            if self.kind == "lstm":
+                _, (h, _) = self.rnn(x, lengths[real])  # h: (2, N', hidden)
+                found = torch.cat([h[0], h[1]], dim=-1)
+            else:
+                valid = (used != 0).unsqueeze(1)  # (N', 1, C')
+                maps = self.conv(x.transpose(1, 2))[..., : used.shape[1]]  # (N', Q, C')
+                found = maps.masked_fill(~valid, float("-inf")).amax(-1)
+            features[real] = found.to(features.dtype)
+        return features[words]  # (B, T, Q)
 
 
 class SequenceTagger(nn.Module):
@@ -174,9 +176,9 @@ class SequenceTagger(nn.Module):
         """(B, T, K) per-token tag scores."""
         x = self.embedding(batch.inputs)  # (B, T, E)
         if self.chars is not None:
-            if batch.chars is None:
+            if batch.chars is None or batch.words is None:
                 raise ValueError("this tagger reads characters: the batch needs chars")
-            x = torch.cat([x, self.chars(batch.chars)], dim=-1)  # (B, T, E + Q)
+            x = torch.cat([x, self.chars(batch.chars, batch.words)], dim=-1)  # (B, T, E + Q)
         outputs, _ = self.encoder(self.dropout(x), batch.lengths)  # (B, T, D)
         return self.head(self.dropout(outputs))
 

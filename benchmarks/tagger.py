@@ -1,0 +1,92 @@
+"""Batched tagging vs one sentence at a time: sentences/s side by side, same run.
+
+    python benchmarks/tagger.py [--bundle runs/wnut16-bilstm-crf/bundle] [--sentences 512]
+
+Tags WNUT-16 tweets with a BiLSTM-CRF (character BiLSTM features, or a character CNN
+with ``--char-features cnn``; Viterbi decoding): the given bundle, else a small one
+trained here for 100 steps. Once in batches of 64
+sentences (padded, masked: one encoder call and one batched Viterbi per batch), once
+sentence by sentence. Both must give the same tags. Timed in CPU seconds of this
+process (on a shared machine wall time mostly measures the other processes), best of
+the rounds. Exits 1 if they differ or the speed-up is below the goal (default 10x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from seqlab.bundle import load_bundle
+from seqlab.data.datasets import load_dataset
+from seqlab.recipe import load_recipe_dict, recipe_from_dict
+from seqlab.run import train_recipe
+
+GOAL = 10.0
+BATCH = 64
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "wnut16-bilstm-crf.toml"
+
+
+def small_tagger(folder: Path, char_features: str) -> Path:
+    """The WNUT-16 recipe's BiLSTM-CRF trained for 100 steps (about a minute)."""
+    raw = load_recipe_dict(RECIPE)
+    raw["model"]["char_features"] = char_features
+    raw["train"] |= {"max_steps": 100, "progress": False}
+    raw["eval"] = {"samples": 0, "baseline": False}
+    result = train_recipe(recipe_from_dict(raw), folder, console=Console(file=io.StringIO()))
+    return result.bundle
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, default=None)
+    parser.add_argument("--char-features", default="lstm", help="without --bundle: lstm | cnn")
+    parser.add_argument("--sentences", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--goal", type=float, default=GOAL)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.bundle or small_tagger(Path(tmp) / "run", args.char_features)
+        bundle = load_bundle(path)
+    data = load_dataset("wnut16")
+    tweets = [words for split in ("test", "valid", "train") for words, _ in data[split]]
+    sentences = tweets[: args.sentences]
+    family = bundle.family
+    best = {"batched": float("inf"), "one by one": float("inf")}
+    found = {}
+    for _ in range(args.rounds):
+        for name, batch in (("batched", BATCH), ("one by one", 1)):
+            started = time.process_time()
+            found[name], _ = family.tag(bundle.model, bundle, sentences, batch_size=batch)
+            best[name] = min(best[name], time.process_time() - started)
+    rates = {name: len(sentences) / seconds for name, seconds in best.items()}
+    ratio = rates["batched"] / rates["one by one"]
+    same = found["batched"] == found["one by one"]
+    tokens = sum(map(len, sentences))
+    print(
+        f"BiLSTM-CRF (character {bundle.model.config.char_features}), "
+        f"{len(sentences)} WNUT-16 tweets ({tokens:,} tokens), "
+        f"{args.threads} thread(s), CPU time\n"
+        f"  batched ({BATCH} a batch)  {rates['batched']:8.1f} sentences/s\n"
+        f"  one by one         {rates['one by one']:8.1f} sentences/s\n"
+        f"  speed-up           {ratio:8.2f}x   same tags: {'yes' if same else 'NO'}"
+    )
+    if not same:
+        print("FAIL: batched tagging differs from one sentence at a time")
+        return 1
+    if ratio < args.goal:
+        print(f"FAIL: speed-up {ratio:.2f}x < {args.goal}x")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
