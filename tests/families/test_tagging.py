@@ -109,25 +109,35 @@ def test_predict_and_evaluate_cli(ner) -> None:
     assert "precision" in table.output and "support" in table.output and "micro" in table.output
 
 
-def test_a_user_pos_file_in_one_line_format(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tokenizer", ["word", "wordpiece"])
+def test_a_user_pos_file_in_one_line_format(tmp_path: Path, tokenizer: str) -> None:
+    """Also with sub-word inputs: each word is tagged at its first piece."""
     path = tmp_path / "pos.txt"
     sentences = [
-        ("the cat sat", "DET NOUN VERB"),
+        ("the cats sat", "DET NOUN VERB"),
         ("a dog ran", "DET NOUN VERB"),
-        ("the dog sat", "DET NOUN VERB"),
+        ("the dogs sat", "DET NOUN VERB"),
         ("dogs ran", "NOUN VERB"),
     ]
     path.write_text("".join(f"{w}\t{t}\n" for w, t in sentences * 10))
     raw = _raw(dataset="file", path=str(path), tag_scheme="auto", limit=None, eval_limit=None)
+    raw["data"] |= {"tokenizer": tokenizer, "vocab_size": 30}
     raw["train"]["monitor"] = "accuracy"
-    raw["model"]["head"] = "softmax"
+    raw["model"]["head"] = "softmax" if tokenizer == "word" else "crf"
     raw["model"]["char_features"] = "cnn"
     result = _train(raw, tmp_path / "run")
     assert result.metrics["test_accuracy"] > 0.9  # a trivial grammar
     assert "test_f1" not in result.metrics and "test_baseline_accuracy" in result.metrics
     bundle = load_bundle(result.bundle)
-    [one] = bundle.predict([bundle.family.request_from_text("the cat ran")])
+    [one] = bundle.predict([bundle.family.request_from_text("the cats ran")])
     assert one.tags == ["DET", "NOUN", "VERB"] and one.entities == []
+    encoded = bundle.family.encode(bundle, ["the", "cats", "ran"], ["DET", "NOUN", "VERB"])
+    if tokenizer == "word":
+        assert encoded.first is None and len(encoded.ids) == 3
+    else:  # more pieces than words; the tags sit on each word's first piece
+        assert len(encoded.ids) > 3 and encoded.first[0] == 0 and len(encoded.first) == 3
+        labels = bundle.preprocessing.labels
+        assert [labels[encoded.tags[i]] for i in encoded.first] == ["DET", "NOUN", "VERB"]
 
 
 def test_baselines_by_hand() -> None:

@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -43,9 +43,23 @@ from seqlab.families.base import SPLITS, Family, Prepared, validated
 from seqlab.families.text import copy_pretrained, pretrained_vectors
 from seqlab.models.tagger import SequenceTagger, SequenceTaggerConfig, TaggingBatch
 from seqlab.text import tagging as schemes
-from seqlab.text.tokenizers import Tokenizer, WordTokenizer
+from seqlab.text.tokenizers import Tokenizer, WordTokenizer, make_tokenizer
 
 Sentence = tuple[list[str], list[str]]  # tokens, tags
+
+
+class Encoded(NamedTuple):
+    """A sentence as model steps: ``ids`` (word ids, or every word's sub-token ids in
+    turn), ``chars`` (each step's character ids: the word's at its first sub-token,
+    none at the others), ``tags`` (each step's tag id, 0 where untagged; [] without
+    tags) and ``first``: the step of each word's first sub-token (None: one step a word)."""
+
+    ids: list[int]
+    chars: list[list[int]]
+    tags: list[int]
+    first: list[int] | None = None
+
+
 # Raw text -> tokens: URLs, @mentions and #hashtags whole, words with inner hyphens,
 # apostrophes or dots (U.S., don't), any other character alone.
 TOKEN_PATTERN = re.compile(r"https?://\S+|[@#]?\w+(?:[-‐'’.]\w+)*|\S")
@@ -62,6 +76,8 @@ class TaggingData(DataConfig):
     tag_scheme: Literal["auto", "BIO", "BIOES", "IO", "none"] = "auto"  # what the model learns
     lowercase: bool = False  # the word vocabulary (character features keep the case)
     min_freq: PositiveInt = 1  # rarer training words are <unk>
+    tokenizer: Literal["word", "bpe", "wordpiece"] = "word"  # sub-words: tagged at the first
+    vocab_size: PositiveInt = 8000  # bpe / wordpiece
     max_word_length: PositiveInt = 30  # characters read per word
 
 
@@ -127,7 +143,7 @@ class TaggingBatches:
 
     def __init__(
         self,
-        sentences: list[tuple[list[int], list[list[int]], list[int]]],
+        sentences: list[Encoded],
         batch_size: int,
         shuffle: bool,
         seed: int,
@@ -137,7 +153,7 @@ class TaggingBatches:
         if not sentences:
             raise UserError("a split has no sentences", "use more data or a looser limit")
         self.sentences, self.pad_id, self.with_chars = sentences, pad_id, with_chars
-        self.sampler = BucketSampler([len(s[0]) for s in sentences], batch_size, shuffle, seed)
+        self.sampler = BucketSampler([len(s.ids) for s in sentences], batch_size, shuffle, seed)
 
     def set_epoch(self, epoch: int) -> None:
         self.sampler.set_epoch(epoch)
@@ -151,25 +167,27 @@ class TaggingBatches:
 
 
 def collate(
-    sentences: list[tuple[list[int], list[list[int]], list[int]]],
-    pad_id: int,
-    with_chars: bool,
-    rows: list[int] | None = None,
+    sentences: list[Encoded], pad_id: int, with_chars: bool, rows: list[int] | None = None
 ) -> TaggingBatch:
-    """Pad encoded sentences into a :class:`TaggingBatch` (chars: the distinct words)."""
-    inputs, lengths = pad_sequences([s[0] for s in sentences], pad_value=pad_id, dtype=torch.long)
+    """Pad encoded sentences into a :class:`TaggingBatch` (chars: the distinct words; a
+    tag mask on the words' first sub-tokens for sub-token inputs)."""
+    inputs, lengths = pad_sequences([s.ids for s in sentences], pad_value=pad_id, dtype=torch.long)
     chars = words = None
     if with_chars:  # each distinct word once; row 0 is the empty word (padding)
         rows_of: dict[tuple[int, ...], int] = {(): 0}
-        steps = [[rows_of.setdefault(tuple(w), len(rows_of)) for w in s[1]] for s in sentences]
+        steps = [[rows_of.setdefault(tuple(w), len(rows_of)) for w in s.chars] for s in sentences]
         width = max(1, max(map(len, rows_of)))
         chars = torch.tensor([[*w, *[0] * (width - len(w))] for w in rows_of], dtype=torch.long)
         words, _ = pad_sequences(steps, pad_value=0, dtype=torch.long)  # (B, T)
-    targets = None
-    if sentences[0][2]:
-        targets, _ = pad_sequences([s[2] for s in sentences], pad_value=0, dtype=torch.long)
+    targets = tag_mask = None
+    if sentences[0].tags:
+        targets, _ = pad_sequences([s.tags for s in sentences], pad_value=0, dtype=torch.long)
+    if sentences[0].first is not None:
+        tag_mask = torch.zeros(inputs.shape, dtype=torch.bool)
+        for row, sentence in enumerate(sentences):
+            tag_mask[row, sentence.first] = True
     indices = None if rows is None else torch.tensor(rows, dtype=torch.long)
-    return TaggingBatch(inputs, lengths, chars, words, targets, indices=indices)
+    return TaggingBatch(inputs, lengths, chars, words, targets, tag_mask, indices)
 
 
 @functools.lru_cache(maxsize=8)
@@ -242,8 +260,14 @@ class TokenClassification(Family):
         if preprocessing is None:
             preprocessing = self.fit_preprocessing(data, splits)
         if tokenizer is None:
-            tokenizer = WordTokenizer(data.lowercase, split="whitespace", min_freq=data.min_freq)
-            tokenizer.fit(" ".join(words) for words, _ in splits["train"])
+            texts = [" ".join(words) for words, _ in splits["train"]]
+            if data.tokenizer == "word":  # the tokens as given
+                options = {"split": "whitespace", "min_freq": data.min_freq}
+                tokenizer = WordTokenizer(data.lowercase, **options).fit(texts)
+            else:
+                tokenizer = make_tokenizer(
+                    data.tokenizer, lowercase=data.lowercase, vocab_size=data.vocab_size
+                ).fit(texts)
         with_chars = recipe.model.char_features != "none"
         prepared = Prepared({}, preprocessing, tokenizer, "", data=splits)
         for name, sentences in splits.items():
@@ -293,21 +317,31 @@ class TokenClassification(Family):
             return tags
         return schemes.convert_tags(tags, target)
 
-    def encode(
-        self, source: Any, words: list[str], tags: list[str] | None = None
-    ) -> tuple[list[int], list[list[int]], list[int]]:
-        """A sentence -> (word ids, character ids per word, tag ids or [])."""
+    def encode(self, source: Any, words: list[str], tags: list[str] | None = None) -> Encoded:
+        """A sentence -> its model steps (:class:`Encoded`): one a word for a word
+        vocabulary; for a sub-word tokenizer (``data.tokenizer = "bpe" | "wordpiece"``)
+        each word's pieces, tagged at the first (the CRF skips the others)."""
         processing: TaggingPreprocessing = source.preprocessing
         tokenizer: Tokenizer = source.tokenizer
-        lower = processing.lowercase
-        ids = [tokenizer.token_to_id(w.lower() if lower else w) for w in words]
         index, labels = _indices(processing)
-        chars = [[index.get(c, 1) for c in w[: processing.max_word_length]] for w in words]
+        spelled = [[index.get(c, 1) for c in w[: processing.max_word_length]] for w in words]
         tag_ids: list[int] = []
         if tags is not None:
             converted = self._convert(tags, processing.data_scheme, processing.scheme)
             tag_ids = [labels[tag] for tag in converted]
-        return ids, chars, tag_ids
+        if tokenizer.kind == "word":
+            lower = processing.lowercase
+            ids = [tokenizer.token_to_id(w.lower() if lower else w) for w in words]
+            return Encoded(ids, spelled, tag_ids)
+        ids, chars, steps, first = [], [], [], []
+        for position, word in enumerate(words):
+            pieces = tokenizer.encode(word) or [tokenizer.unk_id]
+            first.append(len(ids))
+            ids += pieces
+            chars += [spelled[position]] + [[]] * (len(pieces) - 1)
+            if tag_ids:
+                steps += [tag_ids[position]] + [0] * (len(pieces) - 1)
+        return Encoded(ids, chars, steps, first)
 
     # -------------------------------------------------------------- model
     def build_model(self, config: SequenceTaggerConfig) -> SequenceTagger:
@@ -345,7 +379,7 @@ class TokenClassification(Family):
         model.eval()
         device = next(model.parameters()).device
         encoded = [self.encode(source, words) for words in sentences]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
         labels = source.preprocessing.labels
         with_chars = model.chars is not None
         results: list[list[str]] = [[] for _ in sentences]
@@ -359,11 +393,11 @@ class TokenClassification(Family):
             if with_probabilities:
                 found = model.probabilities(output.logits, batch.tagged).cpu().numpy()
             for index, row in enumerate(rows):
-                n = len(sentences[row])
-                predicted = [labels[int(t)] for t in best[index, :n]]
+                steps = encoded[row].first or list(range(len(sentences[row])))
+                predicted = [labels[int(t)] for t in best[index, steps]]
                 results[row] = self._as_data(predicted, source.preprocessing)
                 if with_probabilities:
-                    probabilities[row] = found[index, :n]
+                    probabilities[row] = found[index, steps]
         return results, probabilities
 
     def _as_data(self, tags: list[str], processing: TaggingPreprocessing) -> list[str]:
