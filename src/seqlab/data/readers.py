@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -150,29 +151,37 @@ def read_conll(path: str | Path) -> list[tuple[list[str], list[str]]]:
     """
     path = Path(path)
     sentences: list[tuple[list[str], list[str]]] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            if tokens:
-                sentences.append((tokens, tags))
-                tokens, tags = [], []
-            continue
-        fields = [f for f in line.split("\t") if f.strip()] if "\t" in line else line.split()
-        if fields[0].strip() == "-DOCSTART-":
-            continue
-        if len(fields) < 2:
-            raise UserError(
-                f"{path} line {number} has no tag: {line[:60]!r}",
-                "write `token<TAB>tag` on every line, with a blank line between sentences",
-            )
-        tokens.append(fields[0].strip())
-        tags.append(fields[-1].strip())
-    if tokens:
-        sentences.append((tokens, tags))
+    for block in _blocks(path):
+        tokens, tags = [], []
+        for number, line in block:
+            fields = [f for f in line.split("\t") if f.strip()] if "\t" in line else line.split()
+            if fields[0].strip() == "-DOCSTART-":
+                continue
+            if len(fields) < 2:
+                raise UserError(
+                    f"{path} line {number} has no tag: {line[:60]!r}",
+                    "write `token<TAB>tag` on every line, with a blank line between sentences",
+                )
+            tokens.append(fields[0].strip())
+            tags.append(fields[-1].strip())
+        if tokens:
+            sentences.append((tokens, tags))
     if not sentences:
         raise UserError(f"{path} has no tagged tokens", "write `token<TAB>tag` lines")
     return sentences
+
+
+def _blocks(path: Path) -> Iterator[list[tuple[int, str]]]:
+    """The (line number, line) groups of a file between blank lines (CoNLL sentences)."""
+    block: list[tuple[int, str]] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if line.strip():
+            block.append((number, line))
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 CONLLU_COLUMNS = {"upos": 3, "xpos": 4}  # ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
@@ -197,35 +206,30 @@ def read_conllu(path: str | Path, column: str = "upos") -> list[tuple[list[str],
     path = Path(path)
     index = CONLLU_COLUMNS[column]
     sentences: list[tuple[list[str], list[str]]] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            if tokens:
-                sentences.append((tokens, tags))
-                tokens, tags = [], []
-            continue
-        if line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        if len(fields) != 10:
-            raise UserError(
-                f"{path} line {number} has {len(fields)} tab-separated columns, CoNLL-U has 10",
-                "separate ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC by tabs",
-            )
-        if "-" in fields[0] or "." in fields[0]:  # multiword token or empty node
-            continue
-        tag = fields[index].strip()
-        if tag in ("", "_"):
-            other = "xpos" if column == "upos" else "upos"
-            raise UserError(
-                f"{path} line {number} has no {column.upper()} tag ('_')",
-                f"tag every word, or read the {other.upper()} column (column={other!r})",
-            )
-        tokens.append(fields[1])
-        tags.append(tag)
-    if tokens:
-        sentences.append((tokens, tags))
+    for block in _blocks(path):
+        tokens, tags = [], []
+        for number, line in block:
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != 10:
+                raise UserError(
+                    f"{path} line {number} has {len(fields)} tab-separated columns, CoNLL-U has 10",
+                    "separate ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC by tabs",
+                )
+            if "-" in fields[0] or "." in fields[0]:  # multiword token or empty node
+                continue
+            tag = fields[index].strip()
+            if tag in ("", "_"):
+                other = "xpos" if column == "upos" else "upos"
+                raise UserError(
+                    f"{path} line {number} has no {column.upper()} tag ('_')",
+                    f"tag every word, or read the {other.upper()} column (column={other!r})",
+                )
+            tokens.append(fields[1])
+            tags.append(tag)
+        if tokens:
+            sentences.append((tokens, tags))
     if not sentences:
         raise UserError(f"{path} has no CoNLL-U word lines", "write 10-column word lines")
     return sentences
