@@ -12,6 +12,7 @@ import torch
 
 from seqlab.models.tagger import CharFeatures, SequenceTagger, SequenceTaggerConfig, TaggingBatch
 from seqlab.nn.encoders import RecurrentConfig
+from seqlab.nn.transformer import TransformerConfig
 from seqlab.text.tagging import entity_scores
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -19,8 +20,8 @@ LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 def _model(**kw) -> SequenceTagger:
     torch.manual_seed(0)
+    kw.setdefault("encoder", RecurrentConfig("gru", hidden_size=8, bidirectional=True))
     config = SequenceTaggerConfig(
-        encoder=RecurrentConfig("gru", hidden_size=8, bidirectional=True),
         embedding_dim=6,
         char_embedding_dim=4,
         char_hidden_size=5,
@@ -60,10 +61,17 @@ HEADS = [
     {"head": "crf", "char_features": "lstm"},
     {"head": "crf", "char_features": "cnn", "constrained": False},
     {"head": "softmax", "char_features": "none"},
+    {
+        "head": "crf",
+        "char_features": "cnn",
+        "encoder": TransformerConfig(hidden_size=8, num_layers=1, num_heads=2, max_positions=8),
+    },
 ]
 
 
-@pytest.mark.parametrize("options", HEADS, ids=lambda o: f"{o['head']}-{o['char_features']}")
+@pytest.mark.parametrize(
+    "options", HEADS, ids=lambda o: f"{o['head']}-{o['char_features']}-{len(o)}"
+)
 def test_padding_changes_nothing(options: dict) -> None:
     model = _model(**options)
     with torch.no_grad():
