@@ -109,6 +109,18 @@ def test_predict_and_evaluate_cli(ner) -> None:
     assert "precision" in table.output and "support" in table.output and "micro" in table.output
 
 
+def test_evaluate_a_user_file(ner, tmp_path: Path) -> None:
+    path = tmp_path / "mine.conll"
+    path.write_text("Obama\tB-person\nin\tO\nParis\tB-geo-loc\n\nhello\tO\n")
+    result = runner.invoke(app, ["evaluate", str(ner.bundle), "--data", str(path), "--table"])
+    assert result.exit_code == 0, result.output
+    assert "file split" in result.output and "person" in result.output
+    as_json = json.loads(
+        runner.invoke(app, ["evaluate", str(ner.bundle), "--data", str(path)]).output
+    )
+    assert 0.0 <= as_json["file_f1"] <= 1.0 and as_json["file_support_person"] == 1
+
+
 @pytest.mark.parametrize("tokenizer", ["word", "wordpiece"])
 def test_a_user_pos_file_in_one_line_format(tmp_path: Path, tokenizer: str) -> None:
     """Also with sub-word inputs: each word is tagged at its first piece."""

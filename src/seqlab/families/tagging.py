@@ -456,6 +456,16 @@ class TokenClassification(Family):
         lines += confusions(gold, predicted)
         return metrics, lines
 
+    def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
+        """Token accuracy (and entity scores) on a tagged file of the user's, in any of
+        the readers' formats."""
+        data = bundle.recipe.data if bundle.recipe is not None else TaggingData()
+        sentences = read_tagging(path, data.format)
+        predicted, _ = self.tag(bundle.model, bundle, [words for words, _ in sentences])
+        gold = [tags for _, tags in sentences]
+        scored = self.score(gold, predicted, bundle.preprocessing.data_scheme)
+        return {f"file_{k}": v for k, v in scored.items()}
+
     def metrics_table(self, metrics: dict[str, Any]) -> Any:
         """Per entity type: precision, recall, F1, support; then micro and macro, token
         accuracy and the baselines (POS: accuracy and its baseline only)."""
