@@ -12,7 +12,6 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.table import Table
 from torch import nn
 
 from seqlab import atomic
@@ -86,11 +85,8 @@ def train_recipe(
         data=prepared.description,
         figures=figures,
     )
-    table = Table(title=f"{recipe.name} — results")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    table = family.metrics_table(metrics)
+    table.title = f"{recipe.name} — results"
     console.print(table)
     for line in lines:
         console.print(line)

@@ -146,6 +146,7 @@ class Family:
         from rich.table import Table
 
         table = Table("metric", "value")
+        table.columns[1].justify = "right"
         for name, value in metrics.items():
             table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
         return table

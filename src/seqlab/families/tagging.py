@@ -467,24 +467,29 @@ class TokenClassification(Family):
         return {f"file_{k}": v for k, v in scored.items()}
 
     def metrics_table(self, metrics: dict[str, Any]) -> Any:
-        """Per entity type: precision, recall, F1, support; then micro and macro, token
-        accuracy and the baselines (POS: accuracy and its baseline only)."""
+        """Per entity type of the scored split: precision, recall, F1, support; micro and
+        macro; then every other metric (accuracy, baselines, the run's) a row each."""
         from rich.table import Table
 
-        split = next(iter(metrics)).split("_", 1)[0]
-        types = sorted(k.split("_", 2)[2] for k in metrics if k.startswith(f"{split}_support_"))
-        table = Table("type", *PER_TYPE, title=f"{split} split")
+        per_type = re.compile(rf"(\w+?)_({'|'.join(PER_TYPE)})_(.+)")
+        found = [m.groups() for key in metrics if (m := per_type.fullmatch(key))]
+        split = found[0][0] if found else "test"
+        types = sorted({name for where, key, name in found if key == "support"})
+        table = Table("metric", *PER_TYPE, title=f"{split} split" if types else None)
         for name in types:
             values = [metrics[f"{split}_{key}_{name}"] for key in PER_TYPE]
             table.add_row(name, *(f"{v:.3f}" for v in values[:3]), f"{values[3]:,}")
-        if f"{split}_f1" in metrics:
+        shown = {f"{split}_{key}_{name}" for name in types for key in PER_TYPE}
+        if f"{split}_f1" in metrics and types:
             support = sum(metrics[f"{split}_support_{name}"] for name in types)
             micro = [metrics[f"{split}_{key}"] for key in ("precision", "recall", "f1")]
             table.add_row("micro", *(f"{v:.3f}" for v in micro), f"{support:,}", style="bold")
-            table.add_row("macro", "", "", f"{metrics[f'{split}_macro_f1']:.3f}", "")
-        for key in ("accuracy", "baseline_accuracy", "baseline_f1"):
-            if f"{split}_{key}" in metrics:
-                table.add_row(key.replace("_", " "), "", "", f"{metrics[f'{split}_{key}']:.3f}", "")
+            shown |= {f"{split}_{key}" for key in ("precision", "recall", "f1")}
+        for key, value in metrics.items():
+            if key not in shown:
+                table.add_row(
+                    key, "", "", f"{value:.4f}" if isinstance(value, float) else str(value), ""
+                )
         return table
 
     # -------------------------------------------------------------- using a bundle
