@@ -330,8 +330,8 @@ class TokenClassification(Family):
             converted = self._convert(tags, processing.data_scheme, processing.scheme)
             tag_ids = [labels[tag] for tag in converted]
         if tokenizer.kind == "word":
-            lower = processing.lowercase
-            ids = [tokenizer.token_to_id(w.lower() if lower else w) for w in words]
+            vocab = tokenizer.vocab_  # the tokens as given: no splitting, just the lookup
+            ids = vocab.encode([w.lower() for w in words] if processing.lowercase else words)
             return Encoded(ids, spelled, tag_ids)
         ids, chars, steps, first = [], [], [], []
         for position, word in enumerate(words):
