@@ -142,7 +142,8 @@ class Family:
         raise NotImplementedError
 
     def metrics_table(self, metrics: dict[str, Any]) -> Any:
-        """``seqlab evaluate --table``: a rich table of the report's metrics."""
+        """A rich table of the metrics: ``seqlab evaluate --table`` and the results after
+        training print it."""
         from rich.table import Table
 
         table = Table("metric", "value")
