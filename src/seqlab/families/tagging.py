@@ -39,7 +39,7 @@ from seqlab.data.datasets import load_dataset
 from seqlab.data.loaders import split_indices
 from seqlab.data.readers import read_tagging
 from seqlab.errors import UserError
-from seqlab.families.base import SPLITS, Family, Prepared, validated
+from seqlab.families.base import SPLITS, Family, Prepared
 from seqlab.families.text import copy_pretrained, pretrained_vectors
 from seqlab.models.tagger import SequenceTagger, SequenceTaggerConfig, TaggingBatch
 from seqlab.text import tagging as schemes
@@ -92,6 +92,16 @@ class TaggingPreprocessing:
     lowercase: bool = False
     chars: list[str] = dataclasses.field(default_factory=list)
     max_word_length: int = 30
+
+    @functools.cached_property
+    def char_ids(self) -> dict[str, int]:
+        """Character -> id (built once; not a field, so never saved)."""
+        return {c: i + 2 for i, c in enumerate(self.chars)}
+
+    @functools.cached_property
+    def tag_ids(self) -> dict[str, int]:
+        """Tag -> id, the model's output order."""
+        return {tag: i for i, tag in enumerate(self.labels)}
 
 
 class TagRequest(BaseModel):
@@ -188,16 +198,6 @@ def collate(
             tag_mask[row, sentence.first] = True
     indices = None if rows is None else torch.tensor(rows, dtype=torch.long)
     return TaggingBatch(inputs, lengths, chars, words, targets, tag_mask, indices)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_indices(chars: tuple[str, ...], labels: tuple[str, ...]) -> tuple[dict, dict]:
-    return {c: i + 2 for i, c in enumerate(chars)}, {tag: i for i, tag in enumerate(labels)}
-
-
-def _indices(processing: TaggingPreprocessing) -> tuple[dict[str, int], dict[str, int]]:
-    """Character -> id and tag -> id of a bundle's preprocessing (built once per tag set)."""
-    return _cached_indices(tuple(processing.chars), tuple(processing.labels))
 
 
 # ---------------------------------------------------------------- the family
@@ -323,7 +323,7 @@ class TokenClassification(Family):
         each word's pieces, tagged at the first (the CRF skips the others)."""
         processing: TaggingPreprocessing = source.preprocessing
         tokenizer: Tokenizer = source.tokenizer
-        index, labels = _indices(processing)
+        index, labels = processing.char_ids, processing.tag_ids
         spelled = [[index.get(c, 1) for c in w[: processing.max_word_length]] for w in words]
         tag_ids: list[int] = []
         if tags is not None:
@@ -493,9 +493,6 @@ class TokenClassification(Family):
         return table
 
     # -------------------------------------------------------------- using a bundle
-    def request_from_text(self, text: str, top_k: int = 1, **options: Any) -> BaseModel:
-        return validated(self.Request, text=text, top_k=top_k, **options)
-
     def predict(self, bundle: Any, requests: list[TagRequest]) -> list[TagResponse]:
         """Batched: every request's tokens are tagged together."""
         sentences = [
