@@ -16,7 +16,7 @@ from torch import nn
 
 from seqlab import atomic
 from seqlab.bundle import save_bundle
-from seqlab.recipe import Recipe, dump_toml, recipe_to_dict
+from seqlab.recipe import Recipe, dump_toml, recipe_from_dict, recipe_to_dict
 from seqlab.train.config import resolve_device
 from seqlab.train.loop import check_resumable, seed_everything
 
@@ -43,7 +43,7 @@ def train_recipe(
     out = Path(out)
     resolved = recipe_to_dict(recipe)
     if resume:
-        check_resumable(out, resolved)
+        check_resumable(out, resolved, lambda saved: recipe_to_dict(recipe_from_dict(saved)))
     family = recipe.family
     started = time.monotonic()
     seed_everything(recipe.train.seed)

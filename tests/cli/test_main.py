@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from seqlab.cli.main import app
+from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
 
 runner = CliRunner()
 POS = [
@@ -169,6 +171,23 @@ def test_generate(work: Path) -> None:
     assert again.output == beams.output  # beam search is deterministic
     too_many = _invoke("generate", work / "lm" / "bundle", "--beams", "2", "--num", "3")
     assert too_many.exit_code == 2 and "at least as many beams" in too_many.output
+
+
+def test_resume_accepts_a_checkpoint_older_than_a_new_setting(work: Path, tmp_path: Path) -> None:
+    """A setting added to seqlab after a checkpoint was written takes its default;
+    asking for another value is still a different recipe."""
+    shutil.copytree(work / "lm", tmp_path / "lm")
+    path = tmp_path / "lm" / "checkpoint.pt"
+    saved = load_checkpoint(path)
+    assert saved["recipe"]["model"].pop("embedding_dropout") == 0.0
+    save_checkpoint(path, saved)
+    args = ["train", work / "lm.toml", "--out", tmp_path / "lm", "--resume"]
+    assert _invoke(*args, "--set", "train.epochs=2").exit_code == 0
+    changed = _invoke(*args, "--set", "train.epochs=2", "--set", "model.embedding_dropout=0.5")
+    assert (
+        changed.exit_code == 2
+        and "different recipe (model.embedding_dropout: 0.0 there" in changed.output
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,12 +181,18 @@ def evaluate(model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
 def _check_same_recipe(
     saved: dict[str, Any] | None, given: dict[str, Any] | None, where: Path
 ) -> None:
-    """Refuse to resume a checkpoint with a recipe that would change its results."""
+    """Refuse to resume a checkpoint with a recipe that would change its results.
+
+    A setting the saved recipe lacks was added to seqlab after the checkpoint was
+    written; it is not a change (``seqlab.run`` first fills such settings with
+    their defaults, so an explicit non-default value is still caught there)."""
     if saved is None or given is None:
         return
     a, b = flatten(saved), flatten(given)
     for key in sorted(set(a) | set(b)):
         if key in RESUMABLE_CHANGES or key.split(".")[0] in RESUMABLE_CHANGES:
+            continue
+        if key not in a:
             continue
         if a.get(key) != b.get(key):
             raise UserError(
@@ -196,12 +202,22 @@ def _check_same_recipe(
             )
 
 
-def check_resumable(run_dir: str | Path, recipe: dict[str, Any] | None) -> None:
-    """A UserError unless ``run_dir`` has a checkpoint made by the same ``recipe``."""
+def check_resumable(
+    run_dir: str | Path,
+    recipe: dict[str, Any] | None,
+    normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> None:
+    """A UserError unless ``run_dir`` has a checkpoint made by the same ``recipe``.
+
+    ``normalize`` maps the saved recipe through today's schema first (its new
+    settings take their defaults)."""
     path = Path(run_dir) / "checkpoint.pt"
     if not path.exists():
         raise UserError(f"no checkpoint to resume in {run_dir}", "train once without --resume")
-    _check_same_recipe(load_checkpoint(path).get("recipe"), recipe, Path(run_dir))
+    saved = load_checkpoint(path).get("recipe")
+    if saved is not None and normalize is not None:
+        saved = normalize(saved)
+    _check_same_recipe(saved, recipe, Path(run_dir))
 
 
 def _rng_state() -> dict[str, Any]:
