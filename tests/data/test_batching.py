@@ -38,6 +38,25 @@ def test_pad_sequences_matches_torch_pad_sequence() -> None:
     assert lengths.tolist() == [3, 1, 5, 0] and lengths.dtype == torch.long
 
 
+@pytest.mark.parametrize(
+    ("seqs", "dtype"),
+    [
+        ([[3, 1, 4], [], [2]], None),
+        ([[0.5, 1.5], [2.5]], None),
+        ([[3, 1], [4]], torch.float64),
+        ([[], []], torch.long),
+    ],
+)
+def test_pad_sequences_of_lists_equals_the_tensor_path(seqs: list, dtype) -> None:
+    """Flat lists take a pure-Python fast path: same values, dtype and lengths."""
+    fast, fast_lengths = pad_sequences(seqs, pad_value=-1, dtype=dtype)
+    slow, slow_lengths = pad_sequences([torch.tensor(s) for s in seqs], pad_value=-1, dtype=dtype)
+    if dtype is None:  # an empty tensor defaults to float32: compare with the first row's dtype
+        slow = slow.to(torch.as_tensor(seqs[0]).dtype)
+    assert fast.dtype == slow.dtype and torch.equal(fast, slow)
+    assert torch.equal(fast_lengths, slow_lengths)
+
+
 def test_pad_sequences_features_numpy_and_dtype() -> None:
     rng = np.random.default_rng(0)
     seqs = [rng.normal(size=(length, 3)) for length in (4, 2, 7)]

@@ -72,6 +72,12 @@ def pad_sequences(
     """
     if len(seqs) == 0:
         raise ValueError("pad_sequences needs at least one sequence")
+    if all(isinstance(seq, list) and not (seq and isinstance(seq[0], Sequence)) for seq in seqs):
+        # flat lists of numbers (the common case): pad in Python, one tensor call
+        longest = max(map(len, seqs))
+        rows = [[*seq, *[pad_value] * (longest - len(seq))] for seq in seqs]
+        lengths = torch.tensor([len(seq) for seq in seqs], dtype=torch.long)
+        return torch.tensor(rows, dtype=dtype or torch.as_tensor(seqs[0]).dtype), lengths
     tensors = [torch.as_tensor(seq) for seq in seqs]
     tensors = [t.to(dtype) if dtype is not None else t for t in tensors]
     trailing = tensors[0].shape[1:]

@@ -389,12 +389,12 @@ class TokenClassification(Family):
             batch = collate([encoded[i] for i in rows], source.tokenizer.pad_id, with_chars)
             batch = batch.to(device)
             output = model(batch)
-            best = output.extras["tags"].cpu()
+            best = output.extras["tags"].tolist()  # one transfer a batch, then plain lists
             if with_probabilities:
                 found = model.probabilities(output.logits, batch.tagged).cpu().numpy()
             for index, row in enumerate(rows):
-                steps = encoded[row].first or list(range(len(sentences[row])))
-                predicted = [labels[int(t)] for t in best[index, steps]]
+                steps = encoded[row].first or range(len(sentences[row]))
+                predicted = [labels[best[index][step]] for step in steps]
                 results[row] = self._as_data(predicted, source.preprocessing)
                 if with_probabilities:
                     probabilities[row] = found[index, steps]
