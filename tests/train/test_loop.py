@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -50,6 +51,39 @@ def test_adamw_decays_matrices_only_and_takes_betas() -> None:
     assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
     assert [p.shape for p in decayed["params"]] == [(4, 3)]
     assert len(plain["params"]) == 3 and decayed["betas"] == (0.9, 0.99)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_takes_the_same_steps_as_torch_s_reference_loop(name: str) -> None:
+    """build_optimizer uses torch's fused kernel; 20 steps match the per-tensor loop."""
+    torch.manual_seed(0)
+    fused = torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3))
+    plain = copy.deepcopy(fused)
+    cfg = TrainConfig(optimizer=name, lr=0.01, weight_decay=0.1)
+    ours = build_optimizer(fused, cfg)
+    assert ours.param_groups[0]["fused"]
+    groups = [{"params": g["params"], "weight_decay": g["weight_decay"]} for g in ours.param_groups]
+    by_name = {id(p): i for i, p in enumerate(fused.parameters())}
+    twins = list(plain.parameters())
+    reference = getattr(torch.optim, "Adam" if name == "adam" else "AdamW")(
+        [
+            {
+                "params": [twins[by_name[id(p)]] for p in g["params"]],
+                "weight_decay": g["weight_decay"],
+            }
+            for g in groups
+        ],
+        lr=0.01,
+        foreach=False,
+    )
+    ids = torch.randint(0, 50, (16,))
+    for _ in range(20):
+        for model, optimizer in ((fused, ours), (plain, reference)):
+            optimizer.zero_grad()
+            model(ids).pow(2).sum().backward()
+            optimizer.step()
+    for a, b in zip(fused.parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "adamw"])

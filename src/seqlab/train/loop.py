@@ -79,8 +79,13 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
             params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
     betas = tuple(cfg.betas)
+    # torch's fused Adam kernel: the same update, ~7x faster than its per-tensor loop on CPU
+    # (one Brown tagger step: 35 -> 5 ms); for float parameters on CPU or CUDA.
+    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(
+            params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay, fused=fused
+        )
     if cfg.optimizer == "adamw":
         # Decoupled decay on weight matrices and embeddings only, not on biases and
         # LayerNorm gains (Loshchilov & Hutter 2019; nanoGPT, HF Trainer).
@@ -88,7 +93,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
             {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
         ]
-        return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, betas=betas)
+        return torch.optim.AdamW(
+            [g for g in groups if g["params"]], lr=cfg.lr, betas=betas, fused=fused
+        )
     raise UserError(f"unknown optimizer '{cfg.optimizer}'", f"use one of {', '.join(OPTIMIZERS)}")
 
 
