@@ -30,7 +30,7 @@ demo-quick: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test-all: $(STAMP)
 	$(BIN)/pytest -q -m "slow or not slow"

@@ -1,4 +1,4 @@
-"""Family text-generation on real PTB: streams, baselines and a 2-minute run that beats them."""
+"""Family text-generation on real PTB: streams, baselines and short runs that beat them."""
 
 from __future__ import annotations
 
@@ -33,15 +33,26 @@ def test_count_baselines_on_ptb_are_in_the_known_range() -> None:
 
 
 @pytest.mark.e2e
-def test_two_minute_ptb_lstm_beats_the_count_baselines(tmp_path: Path) -> None:
-    recipe = load_recipe(
-        RECIPES / "ptb-lstm-demo.toml",
-        # A step budget, not a clock: ~1.5 minutes on one core, the same result on a busy one.
-        ["train.max_steps=1200", "train.max_minutes=30", "train.progress=false", "eval.samples=1"],
-    )
+@pytest.mark.parametrize(
+    ("steps", "beaten"),
+    [
+        # 300 steps (~1/8 epoch, well under a minute): the LSTM already beats word counts.
+        (300, ["test_unigram_ppl"]),
+        # the make-demo claim, ~2 minutes: it beats the smoothed bigram too (make test-all).
+        pytest.param(1200, ["test_bigram_ppl", "test_unigram_ppl"], marks=pytest.mark.slow),
+    ],
+)
+def test_ptb_demo_lstm_beats_the_count_baselines(
+    tmp_path: Path, steps: int, beaten: list[str]
+) -> None:
+    # A step budget, not a clock: the same result on a busy machine.
+    budget = [f"train.max_steps={steps}", "train.max_minutes=30", "train.progress=false"]
+    recipe = load_recipe(RECIPES / "ptb-lstm-demo.toml", [*budget, "eval.samples=1"])
     result = train_recipe(recipe, tmp_path / "run")
     m = result.metrics
-    assert m["test_ppl"] < m["test_bigram_ppl"] < m["test_unigram_ppl"]
+    ppls = [m["test_ppl"], *(m[name] for name in beaten)]
+    assert ppls == sorted(ppls), ppls
+    assert m["test_bigram_ppl"] < m["test_unigram_ppl"]
     assert m["valid_bits"] == pytest.approx(math.log2(m["valid_ppl"]), rel=1e-3)
     bundle = load_bundle(result.bundle)
     assert bundle.model.config.encoder.num_layers == 2 and bundle.task == "text-generation"
