@@ -12,21 +12,18 @@ Exits 1 if they differ or the speed-up is below the goal (default 5x).
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import torch
 from rich.console import Console
 
 from seqlab.bundle import load_bundle
 from seqlab.data.datasets import load_dataset
 from seqlab.recipe import recipe_from_dict
 from seqlab.run import train_recipe
-from speedup import report
+from speedup import arguments, parse, race, report
 
 GOAL = 5.0
 WIDTH, BATCH = 5, 64
@@ -57,28 +54,19 @@ def small_g2p(folder: Path) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=None)
-    parser.add_argument("--sentences", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--goal", type=float, default=GOAL)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse(arguments(__doc__, sentences=256, goal=GOAL))
     with tempfile.TemporaryDirectory() as tmp:
         path = args.bundle or small_g2p(Path(tmp) / "run")
         bundle = load_bundle(path)
     family, pair = bundle.family, bundle.tokenizer
     words = sorted({word for word, _ in load_dataset("cmudict")["test"]})[: args.sentences]
     sources = [pair.source.encode(word) for word in words]
-    best = {"batched": float("inf"), "one by one": float("inf")}
-    found = {}
-    for _ in range(args.rounds):
-        for name, batch in (("batched", BATCH), ("one by one", 1)):
-            started = time.process_time()
-            found[name] = family.decode(bundle.model, sources, WIDTH, 40, batch_size=batch)
-            best[name] = min(best[name], time.process_time() - started)
-    rates = {name: len(sources) / seconds for name, seconds in best.items()}
+    found, rates = race(
+        lambda size: family.decode(bundle.model, sources, WIDTH, 40, batch_size=size),
+        len(sources),
+        BATCH,
+        args.rounds,
+    )
     same = all(
         [h.tokens for h in a] == [h.tokens for h in b]
         for a, b in zip(found["batched"], found["one by one"], strict=True)

@@ -13,21 +13,18 @@ the rounds. Exits 1 if they differ or the speed-up is below the goal (default 10
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import torch
 from rich.console import Console
 
 from seqlab.bundle import load_bundle
 from seqlab.data.datasets import load_dataset
 from seqlab.recipe import load_recipe_dict, recipe_from_dict
 from seqlab.run import train_recipe
-from speedup import report
+from speedup import arguments, parse, race, report
 
 GOAL = 10.0
 BATCH = 64
@@ -45,30 +42,21 @@ def small_tagger(folder: Path, char_features: str) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=None)
+    parser = arguments(__doc__, sentences=512, goal=GOAL)
     parser.add_argument("--char-features", default="lstm", help="without --bundle: lstm | cnn")
-    parser.add_argument("--sentences", type=int, default=512)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--goal", type=float, default=GOAL)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse(parser)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.bundle or small_tagger(Path(tmp) / "run", args.char_features)
         bundle = load_bundle(path)
     data = load_dataset("wnut16")
     tweets = [words for split in ("test", "valid", "train") for words, _ in data[split]]
     sentences = tweets[: args.sentences]
-    family = bundle.family
-    best = {"batched": float("inf"), "one by one": float("inf")}
-    found = {}
-    for _ in range(args.rounds):
-        for name, batch in (("batched", BATCH), ("one by one", 1)):
-            started = time.process_time()
-            found[name], _ = family.tag(bundle.model, bundle, sentences, batch_size=batch)
-            best[name] = min(best[name], time.process_time() - started)
-    rates = {name: len(sentences) / seconds for name, seconds in best.items()}
+    found, rates = race(
+        lambda size: bundle.family.tag(bundle.model, bundle, sentences, batch_size=size)[0],
+        len(sentences),
+        BATCH,
+        args.rounds,
+    )
     same = found["batched"] == found["one by one"]
     tokens = sum(map(len, sentences))
     title = (
