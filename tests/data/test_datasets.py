@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 DATA_MD_ITEMS = {
     "ptb", "shakespeare", "cmudict", "wnut16", "analogy", "wordsim353", "simlex999",
     "text8-head", "lee", "navec-ru", "ru-inflection", "minilm", "ucr", "co2", "sunspots",
-    "nile", "seattle-temps", "seattle-weather", "mr", "sms-spam", "trec", "rotten-tomatoes",
+    "nile", "sf-temps", "seattle-temps", "seattle-weather", "mr", "sms-spam", "trec",
+    "rotten-tomatoes",
     "bbc-news", "tweets-sentiment", "spam-assassin", "fortunes-ru", "brown",
     "libreoffice-en-ru", "gnome-docs-en-ru", "bible-en-ja", "movie-dialog", "ru-sentences",
     "ru-silver",
@@ -215,9 +216,11 @@ def test_ru_sentences_count() -> None:
         ("wordsim353", lambda d: {"pairs": len(d)}),
         ("simlex999", lambda d: {"pairs": len(d)}),
         ("movie-dialog", lambda d: {"pairs": sum(map(len, d.values()))}),
-        ("co2", lambda d: {"values": sum(map(len, d.values()))}),
-        ("sunspots", lambda d: {"values": sum(map(len, d.values()))}),
-        ("nile", lambda d: {"values": sum(map(len, d.values()))}),
+        ("co2", lambda d: {"values": len(d), "filled": d.filled}),
+        ("sunspots", lambda d: {"values": len(d), "filled": d.filled}),
+        ("nile", lambda d: {"values": len(d), "filled": d.filled}),
+        ("sf-temps", lambda d: {"values": len(d), "filled": d.filled}),
+        ("seattle-temps", lambda d: {"values": len(d), "filled": d.filled}),
     ],
 )
 def test_small_loaders_match_registry_counts(name: str, measure) -> None:
@@ -225,16 +228,30 @@ def test_small_loaders_match_registry_counts(name: str, measure) -> None:
     assert measure(load_dataset(name)) == dict(info.counts)
 
 
-def test_series_are_chronological_and_complete() -> None:
+def test_series_are_complete_regular_and_as_in_their_files() -> None:
     need("co2")
     folder = package_dir("statsmodels") / "datasets"
     with (folder / "sunspots" / "sunspots.csv").open() as handle:
         raw = [float(row["SUNACTIVITY"]) for row in csv.DictReader(handle)]
-    data = load_dataset("sunspots")
-    assert np.concatenate([data["train"], data["valid"], data["test"]]).tolist() == raw
-    co2 = np.concatenate(list(load_dataset("co2").values()))
-    assert not np.isnan(co2).any() and co2[0] == 316.1
-    assert co2[-1] == 371.5
+    sunspots = load_dataset("sunspots")
+    assert sunspots.values[:, 0].tolist() == raw and sunspots.frequency == "1 year"
+    assert str(sunspots.time[0]) == "1700" and str(sunspots.time[-1]) == "2008"
+    co2 = load_dataset("co2")
+    assert not np.isnan(co2.values).any() and co2.frequency == "7 days" and co2.season == 52
+    assert co2.values[0, 0] == 316.1 and co2.values[-1, 0] == 371.5
+
+
+def test_hourly_temperatures_interpolate_the_missing_dst_hour() -> None:
+    need("sf-temps")
+    temps = load_dataset("sf-temps")
+    assert temps.frequency == "1 hour" and temps.season == 24
+    with (package_dir("vega_datasets") / "_data" / "sf-temps.csv").open() as handle:
+        stamps = {row["date"] for row in csv.DictReader(handle)}
+    assert len(stamps) == 8_759 and "2010/03/14 03:00:00" not in stamps  # the file's gap
+    hour = int(np.argmax(temps.time == np.datetime64("2010-03-14T03")))
+    assert hour == (31 + 28 + 13) * 24 + 3  # January, February, 13 days of March, 3 hours
+    before, at, after = temps.values[hour - 1 : hour + 2, 0]
+    assert at == pytest.approx((before + after) / 2)
 
 
 # ---------------------------------------------------------------- time-series classification

@@ -15,17 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqlab.data import corpora, parallel
+from seqlab.data import corpora, parallel, timeseries
 from seqlab.data.loaders import (
     TextClassification,
     TimeSeriesClassification,
     data_home,
     kfold_indices,
-    load_co2,
-    load_nile,
     load_ptb,
     load_shakespeare,
-    load_sunspots,
     load_ucr,
     package_dir,
     split_indices,
@@ -46,6 +43,7 @@ __all__ = [
     "ucr_names",
 ]
 
+_CHRONOLOGICAL = "by time, set by the recipe (default: the last 10 % test, the 10 % before valid)"
 _SEEDED = "stratified seeded split (seed=0): test 10 %, valid 10 % of the rest"
 
 
@@ -554,42 +552,55 @@ _ENTRIES = [
     ),
     _entry(
         "co2", _STATSMODELS, task="time-series-forecasting",
-        description="weekly Mauna Loa CO2 1958-2001 (59 missing weeks forward-filled)",
+        description="weekly Mauna Loa CO2 (ppm) 1958-2001; the 59 missing weeks interpolated",
         licence="public domain",
-        size="2,284 weekly values",
-        splits="chronological 80 / 10 / 10 %: 1,827 / 229 / 228",
-        anchor="naive, seasonal-naive, ETS, ARIMA fitted on the same split",
-        loader=load_co2, module="statsmodels", files=("datasets/co2/co2.csv",),
-        counts={"values": 2_284},
+        size="2,284 weekly values, season 52",
+        splits=_CHRONOLOGICAL,
+        anchor="naive, seasonal-naive, drift, ETS, ARIMA in the same run",
+        loader=timeseries.load_co2, module="statsmodels", files=("datasets/co2/co2.csv",),
+        counts={"values": 2_284, "filled": 59},
     ),
     _entry(
         "sunspots", _STATSMODELS, task="time-series-forecasting",
         description="yearly sunspot activity 1700-2008",
         licence="public domain",
         size="309 yearly values",
-        splits="chronological 80 / 10 / 10 %: 247 / 31 / 31",
-        anchor="naive, ETS, ARIMA fitted on the same split",
-        loader=load_sunspots, module="statsmodels", files=("datasets/sunspots/sunspots.csv",),
-        counts={"values": 309},
+        splits=_CHRONOLOGICAL,
+        anchor="naive, drift, ETS, ARIMA in the same run",
+        loader=timeseries.load_sunspots, module="statsmodels",
+        files=("datasets/sunspots/sunspots.csv",),
+        counts={"values": 309, "filled": 0},
     ),
     _entry(
         "nile", _STATSMODELS, task="time-series-forecasting",
         description="yearly Nile flow at Aswan 1871-1970",
         licence="public domain",
         size="100 yearly values",
-        splits="chronological 80 / 10 / 10 %: 80 / 10 / 10",
-        anchor="naive, ETS, ARIMA fitted on the same split",
-        loader=load_nile, module="statsmodels", files=("datasets/nile/nile.csv",),
-        counts={"values": 100},
+        splits=_CHRONOLOGICAL,
+        anchor="naive, drift, ETS, ARIMA in the same run",
+        loader=timeseries.load_nile, module="statsmodels", files=("datasets/nile/nile.csv",),
+        counts={"values": 100, "filled": 0},
+    ),
+    _entry(
+        "sf-temps", _VEGA, task="time-series-forecasting",
+        description="hourly San Francisco temperature (°F), 2010; the DST hour interpolated",
+        licence="vega-datasets BSD-3-Clause",
+        size="8,760 hourly values, season 24",
+        splits=_CHRONOLOGICAL,
+        anchor="seasonal-naive and ETS baselines in the same run",
+        loader=timeseries.load_sf_temps, module="vega_datasets", files=("_data/sf-temps.csv",),
+        counts={"values": 8_760, "filled": 1},
     ),
     _entry(
         "seattle-temps", _VEGA, task="time-series-forecasting",
-        description="hourly Seattle temperature, 2010",
+        description="hourly Seattle temperature (°F), 2010; the DST hour interpolated",
         licence="vega-datasets BSD-3-Clause",
-        size="8,760 hourly values",
-        splits="not installed",
-        anchor="seasonal-naive and ETS baselines",
-        module="vega_datasets", files=("_data/seattle-temps.csv",),
+        size="8,760 hourly values, season 24",
+        splits=_CHRONOLOGICAL,
+        anchor="seasonal-naive and ETS baselines in the same run",
+        loader=timeseries.load_seattle_temps, module="vega_datasets",
+        files=("_data/seattle-temps.csv",),
+        counts={"values": 8_760, "filled": 1},
     ),
     _entry(
         "seattle-weather", _VEGA, task="time-series-forecasting",

@@ -10,7 +10,6 @@ Shapes: N = number of series, T = series length (time steps).
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import io
 import os
@@ -317,34 +316,3 @@ def _fill_nan(values: np.ndarray, how: str) -> np.ndarray:
     last_seen = np.maximum.accumulate(np.where(present, np.arange(values.shape[1]), -1), axis=1)
     filled = np.take_along_axis(values, np.maximum(last_seen, 0), axis=1)
     return np.where(last_seen >= 0, filled, 0.0)
-
-
-def _chronological(series: np.ndarray, fractions: Sequence[float]) -> dict[str, np.ndarray]:
-    bounds = (np.cumsum(fractions) / np.sum(fractions) * len(series)).round().astype(int)
-    return dict(zip(SPLITS, np.split(series, bounds[:-1]), strict=True))
-
-
-def _statsmodels_column(dataset: str, column: str) -> np.ndarray:
-    path = _file("statsmodels", f"datasets/{dataset}/{dataset}.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return np.array([float(row[column]) if row[column] else np.nan for row in rows])
-
-
-def load_co2(fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict[str, np.ndarray]:
-    """Weekly Mauna Loa CO2 (ppm), 1958-03-29 .. 2001-12-29, chronological 80/10/10.
-
-    The 59 missing weeks are forward-filled (as statsmodels' own examples do).
-    """
-    series = _statsmodels_column("co2", "co2")[None, :]
-    return _chronological(_fill_nan(series, "ffill")[0], fractions)
-
-
-def load_sunspots(fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict[str, np.ndarray]:
-    """Yearly sunspot activity 1700-2008 (309 values), chronological 80/10/10."""
-    return _chronological(_statsmodels_column("sunspots", "SUNACTIVITY"), fractions)
-
-
-def load_nile(fractions: Sequence[float] = (0.8, 0.1, 0.1)) -> dict[str, np.ndarray]:
-    """Yearly Nile flow at Aswan 1871-1970 (100 values), chronological 80/10/10."""
-    return _chronological(_statsmodels_column("nile", "volume"), fractions)
