@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 import seqlab.compare.grid as grid
 from seqlab.compare.grid import (
@@ -213,6 +215,15 @@ def test_a_failed_run_is_recorded_not_fatal(tiny: Path, monkeypatch) -> None:
     records = run_compare(plan, tiny.parent / "out")
     assert [r["status"] for r in records] == ["failed", "done", "failed", "done"]
     assert "nan" in records[0]["error"]
+    # A rerun says so, and names the file to delete to retry it; then it trains again.
+    console = Console(file=io.StringIO(), width=400)
+    run_compare(plan, tiny.parent / "out", console=console)
+    shown = console.file.getvalue()
+    failed = tiny.parent / "out" / "runs" / records[0]["name"] / "point.json"
+    assert "failed earlier (the loss became nan at step 4" in shown and str(failed) in shown
+    monkeypatch.setattr(grid, "train_recipe", real)
+    failed.unlink()
+    assert [r["status"] for r in run_compare(plan, tiny.parent / "out")][:2] == ["done", "done"]
 
 
 def test_the_base_recipe_trains_alone(tiny: Path) -> None:

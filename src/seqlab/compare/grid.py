@@ -656,7 +656,8 @@ def run_compare(
     """Train every point not yet done (resuming a half-finished one); return the records.
 
     A point whose training raises a UserError (e.g. a loss that became nan) is recorded
-    as failed — deterministic, so it is not retried; delete its folder to retry it.
+    as failed — deterministic, so it is not retried; delete its ``point.json`` to retry
+    it (from its checkpoint, if it wrote one).
     """
     console = console or Console()
     out = Path(out)
@@ -678,8 +679,15 @@ def run_compare(
         record_path = run_dir / POINT_FILE
         title = f"[{number}/{len(plan.points)}] {point.name}"
         if record_path.is_file():
-            console.print(f"{title}: done")
-            records.append(json.loads(record_path.read_text(encoding="utf-8")))
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            if record.get("status") == "failed":
+                console.print(
+                    f"{title}: [red]failed[/] earlier ({record['error']}) — delete "
+                    f"{record_path} to retry it (its checkpoint, if any, resumes)"
+                )
+            else:
+                console.print(f"{title}: done")
+            records.append(record)
             continue
         if _bundle_recipe(run_dir) != point.resolved:
             resume = (run_dir / "checkpoint.pt").is_file()
