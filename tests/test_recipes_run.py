@@ -18,7 +18,10 @@ QUICK += ["data.batch_size=8"]  # three small steps: the run, not the speed, is 
 # Untrained seq2seq models rarely stop: decode the report's 100 sentences greedily and short.
 QUICK_TRANSLATION = ["data.beam_size=1", "data.max_length_a=0.5", "data.max_length_b=4"]
 # Inputs for recipes whose data the family's example input does not fit.
-EXAMPLES = {"ru-inflection": "кошка NOUN,anim,femn,plur,gent"}
+EXAMPLES = {
+    "ru-inflection": "кошка NOUN,anim,femn,plur,gent",
+    "sf-temps-lstm": " ".join(["50.5"] * 72) + " @ 2010-12-31T23:00",  # 72 h and the last hour
+}
 
 
 @pytest.mark.e2e
@@ -39,6 +42,10 @@ def test_recipe_trains_and_its_bundle_predicts(path: Path, tmp_path: Path) -> No
     assert isinstance(answer, family.Response)
     if hasattr(answer, "hypotheses"):  # seq2seq: the two best beam hypotheses
         assert len(answer.hypotheses) == 2 and all(h.log_prob <= 0 for h in answer.hypotheses)
+        return
+    if hasattr(answer, "forecast"):  # a forecaster: the horizon's values and timestamps
+        horizon = bundle.preprocessing.horizon
+        assert len(answer.forecast) == len(answer.times) == horizon
         return
     if hasattr(answer, "tags"):  # a tagger: each token's two likeliest tags
         assert answer.top is not None and len(answer.top) == len(answer.tokens)

@@ -4,6 +4,8 @@ pinball loss equal to its definition, and learning a real pattern."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -173,3 +175,29 @@ def test_every_strategy_learns_a_sine_and_quantiles_cover_the_noise(strategy: st
     low, high = output.logits[..., 0, 0], output.logits[..., 0, 2]
     coverage = ((truth >= low) & (truth <= high)).float().mean()
     assert 0.65 < float(coverage) < 0.95  # nominal 80 %
+
+
+@pytest.mark.parametrize("base", ["last", "seasonal"])
+def test_a_zeroed_head_on_a_base_is_the_naive_forecast(base: str) -> None:
+    """The direct head corrects a simple forecast: with its last layer zeroed the model
+    forecasts exactly evaluate.forecast's naive / seasonal-naive."""
+    from seqlab.evaluate.forecast import naive, seasonal_naive
+
+    season = 4
+    config = ForecasterConfig(
+        base=base, season=season, input_length=L, horizon=H, num_targets=C, num_covariates=F
+    )
+    model = Forecaster(config).eval()
+    torch.nn.init.zeros_(model.head[-1].weight)
+    torch.nn.init.zeros_(model.head[-1].bias)
+    batch = _batch()
+    got = model.point(model(batch)).detach().double().numpy()
+    oracle = naive if base == "last" else seasonal_naive
+    for row in range(4):
+        for c in range(C):
+            history = batch.inputs[row, :, c].double().numpy()
+            np.testing.assert_allclose(got[row, :, c], oracle(history, H, season), atol=1e-6)
+    with pytest.raises(ValueError, match="needs the direct strategy"):
+        Forecaster(dataclasses.replace(config, strategy="seq2seq"))
+    with pytest.raises(ValueError, match="input_length >= season"):
+        Forecaster(dataclasses.replace(config, base="seasonal", season=L + 1))

@@ -73,3 +73,29 @@ def attention_png(weights: list[list[float]], source: list[str], target: list[st
     ax.set_ylabel("target")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return figure_png(fig, dpi=100)
+
+
+def forecast_png(
+    history: Any,
+    truth: Any,
+    forecast: Any,
+    band: tuple[Any, Any] | None = None,
+    title: str = "",
+) -> bytes:
+    """History (S,), then the horizon's truth and forecast (H,), and the forecast's
+    interval (two (H,) arrays) as a shaded band."""
+    import numpy as np
+
+    seen, horizon = len(history), len(truth)
+    before, after = np.arange(seen), np.arange(seen, seen + horizon)
+    fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
+    ax.plot(before, history, color="0.35", linewidth=1, label="history")
+    ax.plot(after, truth, color="black", linewidth=1.5, label="actual")
+    ax.plot(after, forecast, color="tab:blue", linewidth=1.5, label="forecast")
+    if band is not None:
+        ax.fill_between(after, band[0], band[1], color="tab:blue", alpha=0.2, label="interval")
+    ax.axvline(seen - 0.5, color="0.6", linestyle=":", linewidth=1)
+    ax.set_xlabel("step")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=8, ncols=4)
+    return figure_png(fig, dpi=100)

@@ -10,6 +10,7 @@ from seqlab.errors import UserError, did_you_mean
 from seqlab.families.base import Family, GenerateRequest, GenerateResponse, Prepared
 from seqlab.families.classification import SeriesClassification, TextClassification
 from seqlab.families.fill_mask import FillMask
+from seqlab.families.forecasting import TimeSeriesForecasting
 from seqlab.families.generation import TextGeneration
 from seqlab.families.tagging import TokenClassification
 from seqlab.families.translation import Translation
@@ -21,6 +22,7 @@ FAMILIES: dict[str, Family] = {
     "fill-mask": FillMask(),
     "translation": Translation(),
     "token-classification": TokenClassification(),
+    "time-series-forecasting": TimeSeriesForecasting(),
 }
 
 

@@ -69,6 +69,11 @@ class ForecasterConfig:
     quantiles: list[float] = field(default_factory=list)  # e.g. [0.1, 0.5, 0.9]; [] = point
     loss: Literal["mse", "mae"] = "mse"  # point forecasts only
     head_hidden: PositiveInt = 128  # direct: the MLP's hidden width
+    # direct: the head predicts the change from a simple forecast read off the inputs —
+    # "last" (the last value repeated) or "seasonal" (the last season repeated) — a skip
+    # connection that lets a small network start at the seasonal-naive forecast.
+    base: Literal["none", "last", "seasonal"] = "none"
+    season: PositiveInt = 1  # steps per season (from the data)
     dropout: DropoutRate = 0.0
     input_length: PositiveInt = 1
     horizon: PositiveInt = 1
@@ -111,6 +116,10 @@ class Forecaster(nn.Module):
         d = self.encoder.output_size
         self.dropout = nn.Dropout(config.dropout)
         self.decoder: Recurrent | None = None
+        if config.base != "none" and config.strategy != "direct":
+            raise ValueError(f"base = {config.base!r} needs the direct strategy")
+        if config.base == "seasonal" and config.season > config.input_length:
+            raise ValueError(f"base = 'seasonal' needs input_length >= season ({config.season})")
         if config.strategy == "direct":
             self.head = nn.Sequential(
                 nn.Linear(d + config.horizon * f, config.head_hidden),
@@ -165,7 +174,18 @@ class Forecaster(nn.Module):
         outputs, _ = self._encode(torch.cat([batch.inputs, batch.past], dim=-1))
         summary = torch.cat([self._summary(outputs), batch.future.flatten(1)], dim=-1)
         out = self.head(self.dropout(summary))  # (B, H·C·Q)
-        return out.view(batch.batch_size, self.config.horizon, self.config.num_targets, -1)
+        out = out.view(batch.batch_size, self.config.horizon, self.config.num_targets, -1)
+        return out + self._base(batch.inputs).unsqueeze(-1)
+
+    def _base(self, inputs: Tensor) -> Tensor:
+        """(B, L, C) -> (B, H, C): the simple forecast the direct head corrects."""
+        horizon, season = self.config.horizon, self.config.season
+        if self.config.base == "last":
+            return inputs[:, -1:].expand(-1, horizon, -1)
+        if self.config.base == "seasonal":
+            steps = inputs.shape[1] - season + torch.arange(horizon, device=inputs.device) % season
+            return inputs[:, steps]
+        return inputs.new_zeros(inputs.shape[0], horizon, inputs.shape[2])
 
     def _recursive(self, batch: ForecastBatch) -> tuple[Tensor, Tensor | None]:
         """Teacher-forced: the one-step predictions over the whole window and the loss on

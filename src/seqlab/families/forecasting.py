@@ -1,0 +1,566 @@
+"""``time-series-forecasting``: a history window -> the next H steps, honestly backtested.
+
+Data: a registered series (``sf-temps``, ``seattle-temps``, ``co2``, ``sunspots``,
+``nile``) or ``file``: a CSV with ``data.time_column``, ``data.targets`` and optional
+``data.covariates`` (known in advance). Calendar features (hour of day, day of week,
+day of year as sine / cosine) are added as covariates unless ``data.calendar = false``.
+The series is split by time (the last ``data.test`` steps test, the ``data.valid``
+before them validation); the scaler is fitted on the training span only and stored in
+the bundle; windows never let a target into its own inputs (seqlab.data.timeseries).
+
+Report: a rolling-origin backtest over the test span — non-overlapping windows of H
+steps, the last ``data.backtest_folds`` of them — of the model and, at the same origins
+with the same history, the baselines of ``data.baselines`` (naive, seasonal naive,
+drift, ETS, ARIMA; seqlab.evaluate.forecast). Metrics: MAE, RMSE, sMAPE, MASE (scaled
+by the in-sample seasonal-naive error of the history), and for quantile models the
+coverage of the outer quantiles' interval and the pinball loss. Model:
+:class:`~seqlab.models.forecaster.Forecaster`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from seqlab.config import PositiveInt
+from seqlab.data.config import DataConfig
+from seqlab.data.datasets import load_dataset
+from seqlab.data.timeseries import (
+    Scaler,
+    TimeSeries,
+    Windows,
+    calendar_features,
+    make_windows,
+    read_series_csv,
+    split_by_time,
+    window_starts,
+)
+from seqlab.errors import UserError
+from seqlab.evaluate import forecast as scores
+from seqlab.families.base import Family, Prepared, validated
+from seqlab.models.forecaster import ForecastBatch, Forecaster, ForecasterConfig
+
+POINT_METRICS = ("mae", "rmse", "smape", "mase")
+BASELINE_NAMES = tuple(scores.BASELINES)
+
+
+@dataclass
+class ForecastData(DataConfig):
+    """The recipe's ``[data]`` for forecasting."""
+
+    dataset: str = "sf-temps"
+    time_column: str = "date"  # file: the timestamp column
+    targets: list[str] = field(default_factory=list)  # file: the columns to forecast
+    covariates: list[str] = field(default_factory=list)  # file: columns known in advance
+    interpolate: bool = False  # file: fill gaps and missing values linearly
+    season: PositiveInt | None = None  # the seasonal period in steps (default: the data set's)
+    calendar: bool = True  # add calendar features as covariates
+    input_length: PositiveInt = 48
+    horizon: PositiveInt = 24
+    stride: PositiveInt = 1  # steps between training windows
+    valid: float = 0.1  # a fraction of the series (< 1) or a number of steps (>= 1)
+    test: float = 0.1
+    backtest_folds: PositiveInt = 20  # the report's test windows (the last ones)
+    baselines: list[str] = field(default_factory=lambda: list(BASELINE_NAMES))
+
+
+@dataclass
+class ForecastPreprocessing:
+    """Stored in a bundle: what turns a raw history into the model's input and back."""
+
+    columns: list[str]
+    covariate_names: list[str]
+    calendar: bool
+    frequency: str
+    season: int
+    input_length: int
+    horizon: int
+    mean: list[float]
+    std: list[float]
+    covariate_mean: list[float] = field(default_factory=list)
+    covariate_std: list[float] = field(default_factory=list)
+    calendar_features: int = 0  # the last covariates are calendar features, computed
+    last_time: str = ""  # the training series' last timestamp
+
+    @property
+    def scaler(self) -> Scaler:
+        return Scaler(self.mean, self.std)
+
+    @property
+    def covariate_scaler(self) -> Scaler:
+        return Scaler(self.covariate_mean, self.covariate_std)
+
+
+class ForecastRequest(BaseModel):
+    """A history (oldest first; its last ``input_length`` steps are read), one value a
+    step for one target or one row a step for several; ``last_time``: the history's last
+    timestamp (needed when the model reads calendar features); ``future_covariates``:
+    the horizon's values of the recipe's covariates, one row a step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    history: list[float] | list[list[float]] = Field(min_length=1)
+    last_time: str | None = None
+    future_covariates: list[list[float]] | None = None
+    past_covariates: list[list[float]] | None = None
+
+
+class ForecastResponse(BaseModel):
+    """``forecast`` (H, C) point forecasts in the data's units; ``quantiles``: level ->
+    (H, C) for quantile models; ``times``: the forecast steps' timestamps when known."""
+
+    forecast: list[list[float]]
+    columns: list[str]
+    quantiles: dict[str, list[list[float]]] = Field(default_factory=dict)
+    times: list[str] = Field(default_factory=list)
+
+
+class ForecastBatches:
+    """Re-iterable batches of windows (shuffled each epoch for training)."""
+
+    carries_state = False
+
+    def __init__(
+        self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0
+    ) -> None:
+        self.tensors = [
+            torch.as_tensor(a, dtype=torch.float32)
+            for a in (windows.inputs, windows.past, windows.future, windows.targets)
+        ]
+        self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.tensors[0]) / self.batch_size)
+
+    def __iter__(self) -> Iterator[ForecastBatch]:
+        count = len(self.tensors[0])
+        order = (
+            np.random.default_rng((self.seed, self.epoch)).permutation(count)
+            if self.shuffle
+            else np.arange(count)
+        )
+        for start in range(0, count, self.batch_size):
+            rows = torch.as_tensor(order[start : start + self.batch_size])
+            yield ForecastBatch(*(t[rows] for t in self.tensors), rows)
+
+
+@dataclass
+class SeriesData:
+    """What ``prepare`` keeps beside the batches: the series (original units), its scaled
+    values and covariates, the split and the report's backtest origins."""
+
+    series: TimeSeries
+    scaled: np.ndarray
+    covariates: np.ndarray
+    split: Any
+    origins: np.ndarray
+
+
+class TimeSeriesForecasting(Family):
+    task = "time-series-forecasting"
+    summary = "history -> the next H steps (direct / recursive / seq2seq); ETS, ARIMA baselines"
+    data_config = ForecastData
+    model_config = ForecasterConfig
+    preprocessing = ForecastPreprocessing
+    Request = ForecastRequest
+    Response = ForecastResponse
+    example = "recipes/sf-temps-lstm.toml"
+    example_input = "52.1 51.8 51.0 50.2 @ 2010-12-31T23:00"  # history @ its last timestamp
+    uses_tokenizer = False
+    metrics: ClassVar[dict[str, str]] = {
+        "loss": "min",
+        **{metric: "min" for metric in (*POINT_METRICS, "pinball")},
+        "coverage": "max",
+        **{f"{b}_{m}": "min" for b in BASELINE_NAMES for m in POINT_METRICS},
+    }
+
+    # -------------------------------------------------------------- data
+    def check_recipe(self, recipe: Any) -> None:
+        unknown = sorted(set(recipe.data.baselines) - set(BASELINE_NAMES))
+        if unknown:
+            raise UserError(
+                f"unknown baselines {unknown}", f"use some of {', '.join(BASELINE_NAMES)}"
+            )
+        levels = recipe.model.quantiles
+        if any(not 0 < q < 1 for q in levels) or levels != sorted(set(levels)):
+            raise UserError(
+                f"model.quantiles = {levels}: need distinct increasing levels in (0, 1)",
+                "e.g. [0.1, 0.5, 0.9]",
+            )
+
+    def load_series(self, data: ForecastData) -> TimeSeries:
+        if data.dataset == "file":
+            if not data.path or not data.targets:
+                raise UserError(
+                    "a forecasting file needs data.path and data.targets",
+                    'e.g. path = "load.csv", time_column = "date", targets = ["load"]',
+                )
+            series = read_series_csv(
+                data.path,
+                data.time_column,
+                data.targets,
+                data.covariates,
+                data.interpolate,
+                data.season or 1,
+            )
+        else:
+            self.check_dataset(data.dataset, (self.task,))
+            series = load_dataset(data.dataset, **data.options)
+            if data.season:
+                series.season = data.season
+        return series
+
+    def prepare(self, recipe: Any, preprocessing: Any = None, tokenizer: Any = None) -> Prepared:
+        """Load and split the series, fit the scalers on the training span, cut windows."""
+        data: ForecastData = recipe.data
+        plain = self.load_series(data)
+        series = plain.with_calendar() if data.calendar else plain
+        split = split_by_time(len(series), _steps(data.valid), _steps(data.test))
+        train = slice(0, split.train_end)
+        if preprocessing is None:
+            scaler = Scaler.fit(series.values[train])
+            covariate_scaler = Scaler.fit(series.covariates[train])
+            preprocessing = ForecastPreprocessing(
+                series.columns,
+                series.covariate_names,
+                data.calendar,
+                series.frequency,
+                series.season,
+                data.input_length,
+                data.horizon,
+                scaler.mean,
+                scaler.std,
+                covariate_scaler.mean,
+                covariate_scaler.std,
+                len(series.covariate_names) - len(plain.covariate_names),
+                str(series.time[-1]),
+            )
+        processing: ForecastPreprocessing = preprocessing
+        scaled = processing.scaler.transform(series.values)
+        covariates = processing.covariate_scaler.transform(series.covariates)
+        length, horizon = processing.input_length, processing.horizon
+        batches = {}
+        for name in ("train", "valid", "test"):
+            start, end = split.span(name)
+            stride = data.stride if name == "train" else 1
+            starts = window_starts(start, end, length, horizon, stride)
+            windows = make_windows(scaled, covariates, starts, length, horizon)
+            size = data.batch_size if name == "train" else data.eval_batch_size
+            batches[name] = ForecastBatches(windows, size, shuffle=name == "train", seed=data.seed)
+        test_start, test_end = split.span("test")
+        origins = window_starts(test_start, test_end, length, horizon, horizon)
+        origins = origins[-data.backtest_folds :]
+        description = (
+            f"`{series.name}`: {len(series):,} steps of {series.frequency}"
+            f"{f' ({series.filled} filled)' if series.filled else ''}, "
+            f"{len(series.columns)} target(s), {len(series.covariate_names)} covariate(s); "
+            f"train / valid / test {split.train_end:,} / "
+            f"{split.valid_end - split.train_end:,} / {len(series) - split.valid_end:,} steps; "
+            f"windows of {length} -> {horizon}; {len(origins)} backtest origins"
+        )
+        kept = SeriesData(series, scaled, covariates, split, origins)
+        return Prepared(batches, processing, None, description, data=kept)
+
+    def build_model(self, config: ForecasterConfig) -> Forecaster:
+        return Forecaster(config)
+
+    def new_model(self, recipe: Any, prepared: Prepared) -> Forecaster:
+        processing: ForecastPreprocessing = prepared.preprocessing
+        config = dataclasses.replace(
+            recipe.model,
+            input_length=processing.input_length,
+            horizon=processing.horizon,
+            num_targets=len(processing.columns),
+            num_covariates=len(processing.covariate_names),
+            season=processing.season,
+        )
+        try:
+            return self.build_model(config)
+        except ValueError as error:  # a strategy the encoder cannot serve
+            raise UserError(str(error), "see model.strategy in the recipe docs") from None
+
+    # -------------------------------------------------------------- forecasting
+    @torch.no_grad()
+    def forecast(
+        self, model: Forecaster, processing: ForecastPreprocessing, batch: ForecastBatch
+    ) -> np.ndarray:
+        """(N, H, C, Q) forecasts in the data's units of a batch of scaled windows."""
+        device = next(model.parameters()).device
+        output = model(dataclasses.replace(batch, targets=None).to(device))
+        # Quantiles sorted per value (monotone rearrangement, Chernozhukov et al. 2010):
+        # crossing quantiles are never a better forecast, and intervals stay intervals.
+        scaled = np.sort(output.logits.float().cpu().numpy(), axis=-1)  # (N, H, C, Q)
+        scaler = processing.scaler
+        return scaled * np.asarray(scaler.std)[:, None] + np.asarray(scaler.mean)[:, None]
+
+    def backtest(self, model: Forecaster, prepared: Prepared) -> dict[str, np.ndarray]:
+        """The model's and each baseline's (F, H, C) forecasts at the backtest origins,
+        and the truth (F, H, C); quantile models add ``"quantiles"`` (F, H, C, Q)."""
+        kept: SeriesData = prepared.data
+        processing: ForecastPreprocessing = prepared.preprocessing
+        length, horizon = processing.input_length, processing.horizon
+        windows = make_windows(kept.scaled, kept.covariates, kept.origins, length, horizon)
+        batch = next(iter(ForecastBatches(windows, len(kept.origins))))
+        found = self.forecast(model, processing, batch)
+        values = kept.series.values
+        result = {
+            "truth": np.stack([values[o : o + horizon] for o in kept.origins]),
+            "model": found[..., model.point_index],
+        }
+        if model.config.quantiles:
+            result["quantiles"] = found
+        return result
+
+    def baselines(self, prepared: Prepared, names: list[str]) -> dict[str, np.ndarray]:
+        """Each baseline's (F, H, C) forecasts, fitted on all history before each origin."""
+        kept: SeriesData = prepared.data
+        horizon, season = prepared.preprocessing.horizon, kept.series.season
+        values = kept.series.values
+        return {
+            name: np.stack(
+                [
+                    np.stack(
+                        [
+                            scores.BASELINES[name](values[:origin, c], horizon, season)
+                            for c in range(values.shape[1])
+                        ],
+                        axis=-1,
+                    )
+                    for origin in kept.origins
+                ]
+            )
+            for name in names
+        }
+
+    def score(
+        self, truth: np.ndarray, predicted: np.ndarray, prepared: Prepared
+    ) -> dict[str, float]:
+        """Mean over origins and target columns of MAE, RMSE, sMAPE and MASE."""
+        kept: SeriesData = prepared.data
+        values, season = kept.series.values, kept.series.season
+        found: dict[str, list[float]] = {m: [] for m in POINT_METRICS}
+        for fold, origin in enumerate(kept.origins):
+            for c in range(values.shape[1]):
+                actual, guess = truth[fold, :, c], predicted[fold, :, c]
+                found["mae"].append(scores.mae(actual, guess))
+                found["rmse"].append(scores.rmse(actual, guess))
+                found["smape"].append(scores.smape(actual, guess))
+                found["mase"].append(scores.mase(actual, guess, values[:origin, c], season))
+        return {name: float(np.mean(v)) for name, v in found.items()}
+
+    def report(
+        self, model: Forecaster, prepared: Prepared, recipe: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The backtest of the model beside every baseline at the same origins."""
+        model.eval()
+        result = self.backtest(model, prepared)
+        truth = result["truth"]
+        metrics: dict[str, Any] = {
+            f"test_{k}": v for k, v in self.score(truth, result["model"], prepared).items()
+        }
+        if "quantiles" in result:
+            found, levels = result["quantiles"], model.config.quantiles
+            metrics["test_coverage"] = scores.coverage(truth, found[..., 0], found[..., -1])
+            metrics["test_pinball"] = scores.pinball(truth, found, levels)
+        baselines: dict[str, np.ndarray] = {}
+        if recipe.eval.baseline:
+            baselines = self.baselines(prepared, recipe.data.baselines)
+            for name, predicted in baselines.items():
+                for k, v in self.score(truth, predicted, prepared).items():
+                    metrics[f"test_{name}_{k}"] = v
+        metrics["test_folds"] = len(truth)
+        ranked = sorted(
+            [("model", metrics["test_mase"])]
+            + [(name, metrics[f"test_{name}_mase"]) for name in baselines],
+            key=lambda item: item[1],
+        )
+        lines = [
+            f"backtest MASE over {len(truth)} test windows of {truth.shape[1]} steps: "
+            + ", ".join(f"{name} {value:.3f}" for name, value in ranked)
+        ]
+        if "quantiles" in result:
+            lo, hi = model.config.quantiles[0], model.config.quantiles[-1]
+            lines.append(
+                f"{lo:g}-{hi:g} quantile interval covers {metrics['test_coverage']:.1%} "
+                f"(nominal {hi - lo:.0%})"
+            )
+        return metrics, lines
+
+    def card_figures(self, model: Forecaster, prepared: Prepared) -> dict[str, tuple[str, bytes]]:
+        """The last backtest window: history, truth, forecast (and its interval)."""
+        from seqlab.evaluate.plots import forecast_png
+
+        model.eval()
+        result = self.backtest(model, prepared)
+        kept: SeriesData = prepared.data
+        origin = int(kept.origins[-1])
+        history = kept.series.values[max(0, origin - 3 * prepared.preprocessing.horizon) : origin]
+        band = None
+        if "quantiles" in result:
+            band = (result["quantiles"][-1, :, 0, 0], result["quantiles"][-1, :, 0, -1])
+        png = forecast_png(
+            history[:, 0], result["truth"][-1, :, 0], result["model"][-1, :, 0], band,
+            title=f"{kept.series.name}: the last test window ({kept.series.columns[0]})",
+        )  # fmt: skip
+        return {"forecast.png": ("the model's forecast of the last test window", png)}
+
+    # -------------------------------------------------------------- using a bundle
+    def predict(self, bundle: Any, requests: list[ForecastRequest]) -> list[ForecastResponse]:
+        """Batched: every request's history is scaled, windowed and forecast together."""
+        processing: ForecastPreprocessing = bundle.preprocessing
+        windows = [self._window(processing, r) for r in requests]
+        batch = ForecastBatch(*(torch.cat(parts) for parts in zip(*windows, strict=True)))
+        found = self.forecast(bundle.model, processing, batch)  # (N, H, C, Q)
+        model: Forecaster = bundle.model
+        responses = []
+        for request, row in zip(requests, found, strict=True):
+            quantiles = {
+                f"{q:g}": row[..., k].tolist() for k, q in enumerate(model.config.quantiles)
+            }
+            responses.append(
+                ForecastResponse(
+                    forecast=row[..., model.point_index].tolist(),
+                    columns=processing.columns,
+                    quantiles=quantiles,
+                    times=[str(t) for t in self._future_times(processing, request)],
+                )
+            )
+        return responses
+
+    def _future_times(
+        self, processing: ForecastPreprocessing, request: ForecastRequest
+    ) -> list[np.datetime64]:
+        """The horizon's timestamps, when the request gives the history's last one."""
+        if request.last_time is None:
+            return []
+        return list(_timestamps(processing, _parse_time(request.last_time), 0)[1:])
+
+    def _window(
+        self, processing: ForecastPreprocessing, request: ForecastRequest
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A request -> (1, L, C) scaled inputs, (1, L, F) and (1, H, F) covariates."""
+        length = processing.input_length
+        history = np.asarray(request.history, dtype=np.float64)
+        if history.ndim == 1:
+            history = history[:, None]
+        if history.shape[1] != len(processing.columns):
+            raise UserError(
+                f"the history has {history.shape[1]} value(s) a step, this model forecasts "
+                f"{len(processing.columns)} ({', '.join(processing.columns)})",
+                "give one row a step with every target",
+            )
+        if len(history) < length:
+            raise UserError(
+                f"the history has {len(history)} steps, this model reads the last {length}",
+                f"give at least {length} steps",
+            )
+        if not np.isfinite(history).all():
+            raise UserError("the history has a missing or infinite value", "fill it first")
+        history = history[-length:]
+        past, future = self._covariates(processing, request)
+        inputs = processing.scaler.transform(history)
+        return tuple(torch.as_tensor(a, dtype=torch.float32)[None] for a in (inputs, past, future))  # type: ignore[return-value]
+
+    def _covariates(
+        self, processing: ForecastPreprocessing, request: ForecastRequest
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled past (L, F) and future (H, F) covariates: the request's own, then the
+        calendar's, computed from ``last_time``."""
+        length, horizon = processing.input_length, processing.horizon
+        own = len(processing.covariate_names) - processing.calendar_features
+        parts_past, parts_future = [], []
+        if own:
+            if request.future_covariates is None or request.past_covariates is None:
+                raise UserError(
+                    f"this model reads {own} covariate(s) "
+                    f"({', '.join(processing.covariate_names[:own])})",
+                    "give past_covariates (the history's last steps) and future_covariates "
+                    "(the horizon's), one row a step",
+                )
+            past = np.asarray(request.past_covariates, dtype=np.float64)[-length:]
+            future = np.asarray(request.future_covariates, dtype=np.float64)
+            if past.shape != (length, own) or future.shape != (horizon, own):
+                raise UserError(
+                    f"covariates must be ({length}, {own}) past and ({horizon}, {own}) future "
+                    f"rows, got {past.shape} and {future.shape}",
+                    "one row a step, one value a covariate",
+                )
+            parts_past.append(past)
+            parts_future.append(future)
+        if processing.calendar_features:
+            if request.last_time is None:
+                raise UserError(
+                    "this model reads calendar features: the request needs last_time, the "
+                    "history's last timestamp",
+                    "e.g. last_time = '2010-12-31T23:00' (`seqlab ts forecast` reads it from "
+                    "the CSV)",
+                )
+            steps = _timestamps(processing, _parse_time(request.last_time), length - 1)
+            features, _ = calendar_features(steps, processing.frequency)
+            parts_past.append(features[:length])
+            parts_future.append(features[length:])
+        if not parts_past:
+            return np.zeros((length, 0)), np.zeros((horizon, 0))
+        scaler = processing.covariate_scaler
+        past = scaler.transform(np.concatenate(parts_past, axis=1))
+        future = scaler.transform(np.concatenate(parts_future, axis=1))
+        return past, future
+
+    def request_from_text(self, text: str, top_k: int = 1, **options: Any) -> BaseModel:
+        """``"51.2 50.8 ..."`` (or comma-separated): one target's history, oldest first;
+        ``"... @ 2010-12-31T23:00"`` also gives its last timestamp (``last_time``)."""
+        values, _, last_time = text.partition("@")
+        try:
+            history = [float(v) for v in values.replace(",", " ").split()]
+        except ValueError:
+            raise UserError(
+                f"cannot read a history from {text[:40]!r}",
+                "give numbers, e.g. '51.2 50.8 @ 2010-12-31T23:00'",
+            ) from None
+        if last_time.strip():
+            options.setdefault("last_time", last_time.strip())
+        return validated(self.Request, history=history, **options)
+
+    def show(self, response: ForecastResponse) -> str:
+        rows = [" ".join(f"{v:.4g}" for v in step) for step in response.forecast]
+        return " | ".join(rows)
+
+
+def _steps(part: float) -> float | int:
+    """``data.valid`` / ``data.test``: a fraction below 1, else a number of steps."""
+    return part if part < 1 else int(part)
+
+
+def _parse_time(text: str) -> np.datetime64:
+    try:
+        return np.datetime64(text.strip().replace(" ", "T").replace("/", "-"), "s")
+    except ValueError:
+        raise UserError(
+            f"last_time {text!r} is not a timestamp", "use ISO form, e.g. 2010-12-31T23:00"
+        ) from None
+
+
+_UNITS = {"year": "Y", "month": "M", "day": "D", "hour": "h", "minute": "m", "second": "s"}
+
+
+def _timestamps(processing: ForecastPreprocessing, last: np.datetime64, before: int) -> np.ndarray:
+    """(before + 1 + H,) timestamps: ``before`` steps before ``last``, ``last``, then the
+    horizon, one step of the series' frequency apart."""
+    count, name = processing.frequency.split()
+    unit = _UNITS[name.rstrip("s")]
+    offsets = np.arange(-before, processing.horizon + 1) * int(count)
+    stamps = last.astype(f"datetime64[{unit}]") + offsets.astype(f"timedelta64[{unit}]")
+    return stamps.astype("datetime64[s]")
+
+
+__all__ = ["ForecastData", "ForecastRequest", "ForecastResponse", "TimeSeriesForecasting"]
