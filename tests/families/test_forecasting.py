@@ -4,6 +4,7 @@ forecast the same, and bad input as one clear line."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -183,3 +184,25 @@ def test_a_gap_is_named_unless_interpolated(tmp_path: Path) -> None:
         FAMILY.prepare(recipe_from_dict(_recipe(data)))
     prepared = FAMILY.prepare(recipe_from_dict(_recipe({**data, "interpolate": True})))
     assert prepared.data.series.filled == 3 and len(prepared.data.series) == 24 * 20
+
+
+def test_predict_a_csv_file_and_evaluate_on_a_csv_through_the_cli(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "load.csv")
+    data = {"dataset": "file", "path": str(path), "time_column": "time", "targets": ["load"]}
+    data |= {"baselines": ["seasonal_naive"], "backtest_folds": 3, "season": 24}
+    out = tmp_path / "run"
+    train_recipe(recipe_from_dict(_recipe(data, {"base": "seasonal"})), out)
+    predicted = runner.invoke(app, ["predict", str(out / "bundle"), "--file", str(path), "--json"])
+    assert predicted.exit_code == 0, predicted.output
+    answer = json.loads(predicted.output)
+    assert len(answer["forecast"]) == 24 and answer["times"][0] == "2024-02-10T00:00:00"
+    other = _csv(tmp_path / "other.csv", hours=24 * 30, seed=5)
+    for args, prefix in ((["--data", str(other)], "test"), (["--split", "valid"], "valid")):
+        evaluated = runner.invoke(app, ["evaluate", str(out / "bundle"), *args])
+        assert evaluated.exit_code == 0, evaluated.output
+        metrics = json.loads(evaluated.output)
+        assert metrics[f"{prefix}_folds"] == 3 and f"{prefix}_seasonal_naive_mase" in metrics
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(path.read_text().replace("load", "demand"))
+    refused = runner.invoke(app, ["predict", str(out / "bundle"), "--file", str(wrong)])
+    assert refused.exit_code == 2 and "has no column 'load'" in refused.output

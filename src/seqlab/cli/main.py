@@ -147,7 +147,9 @@ def predict(
     texts: Annotated[
         list[str] | None, typer.Argument(help="Inputs (texts; series as numbers)")
     ] = None,
-    file: Annotated[Path | None, typer.Option(help="A file with one input a line")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="A file with one input a line (a forecaster: a CSV series)")
+    ] = None,
     top: Annotated[int, typer.Option(help="Show this many classes / next tokens")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
 ) -> None:
@@ -155,8 +157,13 @@ def predict(
     from seqlab.bundle import load_bundle
 
     loaded = load_bundle(bundle)
-    inputs = _read_inputs(texts, file)
-    requests = [loaded.family.request_from_text(text, top_k=top) for text in inputs]
+    inputs = _read_inputs(texts, None) if texts else []
+    pairs = [(text, loaded.family.request_from_text(text, top_k=top)) for text in inputs]
+    if file is not None:
+        pairs += loaded.family.requests_from_file(loaded, file, top)
+    if not pairs:
+        raise UserError("nothing to predict", "pass a TEXT argument or --file with one text a line")
+    inputs, requests = [text for text, _ in pairs], [request for _, request in pairs]
     for text, response in zip(inputs, loaded.predict(requests), strict=True):
         if as_json:
             typer.echo(json.dumps({"input": text, **response.model_dump()}, ensure_ascii=False))

@@ -136,7 +136,7 @@ def regular_timeline(
         raise UserError(
             f"{where} has a gap: {missing} missing step(s) of {_describe(step, unit)} "
             f"after {time[at - 1]} (next: {time[at]})",
-            "fill it, or interpolate (data.interpolate = true / --interpolate)",
+            "fill it, or interpolate it (data.interpolate = true in the recipe)",
         )
     rows = (ticks - ticks[0]) // step
     full = (ticks[0] + np.arange(int(rows[-1]) + 1) * step).astype(f"datetime64[{unit}]")
@@ -172,7 +172,7 @@ def regularise(
             at = int(np.argmax(missing.any(axis=1)))
             raise UserError(
                 f"{where} has a missing value at {full[at]} (row {at + 1})",
-                "fill it, or interpolate (data.interpolate = true / --interpolate)",
+                "fill it, or interpolate it (data.interpolate = true in the recipe)",
             )
         filled_values = _interpolate(filled_values, where)
     return full, frequency, filled_values, int(missing.sum())

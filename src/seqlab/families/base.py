@@ -170,6 +170,15 @@ class Family:
         fields (``beam_size=5``), refused by name where the family has no such field."""
         return validated(self.Request, text=text, top_k=top_k, **options)
 
+    def requests_from_file(
+        self, bundle: Bundle, path: Path, top_k: int = 1
+    ) -> list[tuple[str, BaseModel]]:
+        """``seqlab predict --file``: (shown input, request) pairs, one a line of ``path``
+        (a forecaster reads a whole CSV series instead)."""
+        from seqlab.data.readers import read_lines
+
+        return [(line, self.request_from_text(line, top_k=top_k)) for line in read_lines(path)]
+
     def show(self, response: Any) -> str:
         """One line for the terminal."""
         return response.model_dump_json()

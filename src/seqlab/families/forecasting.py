@@ -23,6 +23,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -257,19 +258,26 @@ class TimeSeriesForecasting(Family):
             windows = make_windows(scaled, covariates, starts, length, horizon)
             size = data.batch_size if name == "train" else data.eval_batch_size
             batches[name] = ForecastBatches(windows, size, shuffle=name == "train", seed=data.seed)
-        test_start, test_end = split.span("test")
-        origins = window_starts(test_start, test_end, length, horizon, horizon)
-        origins = origins[-data.backtest_folds :]
+        origins = self.origins(split, recipe, length, horizon)
         description = (
             f"`{series.name}`: {len(series):,} steps of {series.frequency}"
             f"{f' ({series.filled} filled)' if series.filled else ''}, "
             f"{len(series.columns)} target(s), {len(series.covariate_names)} covariate(s); "
             f"train / valid / test {split.train_end:,} / "
             f"{split.valid_end - split.train_end:,} / {len(series) - split.valid_end:,} steps; "
-            f"windows of {length} -> {horizon}; {len(origins)} backtest origins"
+            f"windows of {length} -> {horizon}; {len(origins)} backtest origins "
+            f"({recipe.eval.split})"
         )
         kept = SeriesData(series, scaled, covariates, split, origins)
         return Prepared(batches, processing, None, description, data=kept)
+
+    @staticmethod
+    def origins(split: Any, recipe: Any, length: int, horizon: int) -> np.ndarray:
+        """The backtest origins: the last ``data.backtest_folds`` non-overlapping windows
+        of the ``eval.split`` span (test by default)."""
+        start, end = split.span(recipe.eval.split)
+        starts = window_starts(start, end, length, horizon, horizon)
+        return starts[-recipe.data.backtest_folds :]
 
     def build_model(self, config: ForecasterConfig) -> Forecaster:
         return Forecaster(config)
@@ -365,33 +373,34 @@ class TimeSeriesForecasting(Family):
         model.eval()
         result = self.backtest(model, prepared)
         truth = result["truth"]
+        split = recipe.eval.split
         metrics: dict[str, Any] = {
-            f"test_{k}": v for k, v in self.score(truth, result["model"], prepared).items()
+            f"{split}_{k}": v for k, v in self.score(truth, result["model"], prepared).items()
         }
         if "quantiles" in result:
             found, levels = result["quantiles"], model.config.quantiles
-            metrics["test_coverage"] = scores.coverage(truth, found[..., 0], found[..., -1])
-            metrics["test_pinball"] = scores.pinball(truth, found, levels)
+            metrics[f"{split}_coverage"] = scores.coverage(truth, found[..., 0], found[..., -1])
+            metrics[f"{split}_pinball"] = scores.pinball(truth, found, levels)
         baselines: dict[str, np.ndarray] = {}
         if recipe.eval.baseline:
             baselines = self.baselines(prepared, recipe.data.baselines)
             for name, predicted in baselines.items():
                 for k, v in self.score(truth, predicted, prepared).items():
-                    metrics[f"test_{name}_{k}"] = v
-        metrics["test_folds"] = len(truth)
+                    metrics[f"{split}_{name}_{k}"] = v
+        metrics[f"{split}_folds"] = len(truth)
         ranked = sorted(
-            [("model", metrics["test_mase"])]
-            + [(name, metrics[f"test_{name}_mase"]) for name in baselines],
+            [("model", metrics[f"{split}_mase"])]
+            + [(name, metrics[f"{split}_{name}_mase"]) for name in baselines],
             key=lambda item: item[1],
         )
         lines = [
-            f"backtest MASE over {len(truth)} test windows of {truth.shape[1]} steps: "
+            f"backtest MASE over {len(truth)} {split} windows of {truth.shape[1]} steps: "
             + ", ".join(f"{name} {value:.3f}" for name, value in ranked)
         ]
         if "quantiles" in result:
             lo, hi = model.config.quantiles[0], model.config.quantiles[-1]
             lines.append(
-                f"{lo:g}-{hi:g} quantile interval covers {metrics['test_coverage']:.1%} "
+                f"{lo:g}-{hi:g} quantile interval covers {metrics[f'{split}_coverage']:.1%} "
                 f"(nominal {hi - lo:.0%})"
             )
         return metrics, lines
@@ -515,6 +524,48 @@ class TimeSeriesForecasting(Family):
         past = scaler.transform(np.concatenate(parts_past, axis=1))
         future = scaler.transform(np.concatenate(parts_future, axis=1))
         return past, future
+
+    def _read_like(self, bundle: Any, path: str | Path) -> TimeSeries:
+        """A CSV with the columns the bundle was trained on (its recipe's names)."""
+        data: ForecastData = bundle.recipe.data
+        processing: ForecastPreprocessing = bundle.preprocessing
+        own = processing.covariate_names[
+            : len(processing.covariate_names) - processing.calendar_features
+        ]
+        # A registered series was read with its known gaps interpolated; a file as the recipe says.
+        interpolate = data.interpolate or data.dataset != "file"
+        return read_series_csv(
+            path, data.time_column, processing.columns, own, interpolate, processing.season
+        )
+
+    def requests_from_file(
+        self, bundle: Any, path: Path, top_k: int = 1
+    ) -> list[tuple[str, BaseModel]]:
+        """A CSV series (the training columns): forecast the H steps after its last row."""
+        processing: ForecastPreprocessing = bundle.preprocessing
+        if len(processing.covariate_names) > processing.calendar_features:
+            raise UserError(
+                "this model reads covariates: their future values are not in the file",
+                "send a request with future_covariates (the service), or train without them",
+            )
+        series = self._read_like(bundle, path)
+        request = ForecastRequest(
+            history=series.values[-processing.input_length :].tolist(),
+            last_time=str(series.time[-1]),
+        )
+        return [(str(path), request)]
+
+    def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
+        """The backtest of ``seqlab evaluate --data``: the bundle's scalers, the file's
+        split by time and the recipe's baselines."""
+        recipe = bundle.recipe
+        data = dataclasses.replace(recipe.data, dataset="file", path=str(path))
+        data.targets = list(bundle.preprocessing.columns)
+        own = bundle.preprocessing.covariate_names
+        data.covariates = own[: len(own) - bundle.preprocessing.calendar_features]
+        recipe = dataclasses.replace(recipe, data=data)
+        prepared = self.prepare(recipe, bundle.preprocessing)
+        return self.report(bundle.model, prepared, recipe)[0]
 
     def request_from_text(self, text: str, top_k: int = 1, **options: Any) -> BaseModel:
         """``"51.2 50.8 ..."`` (or comma-separated): one target's history, oldest first;
