@@ -4,9 +4,13 @@ Oracles: metrics worked out by hand on a few values and recomputed by explicit l
 over random arrays; the pinball loss also by scikit-learn's ``mean_pinball_loss``; the
 naive, seasonal-naive and drift forecasts written out by hand and by their textbook
 formulas (1-based indices, as printed); ETS on a noise-free trend + season, whose truth
-is known; ARIMA on a simulated AR(1), whose one-step forecast is phi·y_T; backtests
-against a manual loop. Real data: weekly Mauna Loa CO2 (statsmodels), on which ETS must
-beat the seasonal-naive forecast.
+is known; ARIMA on a simulated AR(1), whose one-step forecast is phi·y_T; the seasonal
+strength against its formula on statsmodels' own STL components; ARIMA's seasonal
+difference on a noise-free trend + season (exact forecast beyond one season), on a
+shifted pattern (the forecast shifts by the pattern) and on a drifting season (beats
+seasonal naive, and the Fourier regression it replaces); backtests against a manual
+loop. Real data: weekly Mauna Loa CO2 (statsmodels), on which ETS and ARIMA must beat
+the seasonal-naive forecast, and hourly San Francisco temperatures, on which ARIMA must.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_pinball_loss
 
+from seqlab.evaluate import forecast as forecast_module
 from seqlab.evaluate.forecast import (
     BASELINES,
     arima,
@@ -31,6 +36,7 @@ from seqlab.evaluate.forecast import (
     rmse,
     rolling_origins,
     seasonal_naive,
+    seasonal_strength,
     smape,
 )
 
@@ -250,6 +256,101 @@ def test_arima_forecasts_a_constant_history_as_that_constant() -> None:
     np.testing.assert_array_equal(arima(np.full(30, 4.0), 3, 12), [4.0, 4.0, 4.0])
 
 
+# ---------------------------------------------------------------- seasonal differencing
+
+PATTERN = np.array([3, 5, 2, -1, -4, -6, -3, 0, 1, 4, 2, -3], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def drifting_season() -> np.ndarray:
+    """312 values (26 seasons of 12): a period-12 pattern whose amplitude drifts slowly
+    (±30% over 400 steps) on a level that drifts slowly (a sine of amplitude 8 over 600
+    steps, falling by about 1 per season near the end), plus N(0, 0.1²) noise."""
+    time = np.arange(312)
+    rng = np.random.default_rng(7)
+    level = 20 + 8 * np.sin(2 * np.pi * time / 600)
+    amplitude = 1 + 0.3 * np.sin(2 * np.pi * time / 400)
+    return level + amplitude * PATTERN[time % 12] + 0.1 * rng.standard_normal(312)
+
+
+def _strength_by_hand(series: np.ndarray, season: int) -> float:
+    from statsmodels.tsa.seasonal import STL
+
+    components = STL(series, period=season).fit()
+    seasonal, remainder = components.seasonal, components.resid
+    return max(0.0, 1 - np.var(remainder) / np.var(seasonal + remainder))
+
+
+def test_seasonal_strength_is_the_formula_on_stl_components(
+    drifting_season, autoregressive
+) -> None:
+    strong = seasonal_strength(drifting_season, 12)
+    assert strong == pytest.approx(_strength_by_hand(drifting_season, 12), rel=1e-12)
+    assert strong > 0.64  # auto.arima's threshold: seasonally difference
+    weak = seasonal_strength(autoregressive, 12)
+    assert weak == pytest.approx(_strength_by_hand(autoregressive, 12), rel=1e-12)
+    assert weak < 0.64
+    assert seasonal_strength(np.full(24, 3.0), 12) == 0.0  # S + R is 0: no season at all
+    assert seasonal_strength(np.arange(48.0), 12) == 0.0  # a line: S + R is 0 up to rounding
+
+
+def test_seasonal_strength_rejects_short_histories_and_no_season() -> None:
+    with pytest.raises(ValueError, match="at least 24"):
+        seasonal_strength(np.arange(23.0), 12)
+    with pytest.raises(ValueError, match="season of at least 2"):
+        seasonal_strength(np.arange(23.0), 1)
+
+
+def test_arima_continues_a_noise_free_trend_and_season_exactly() -> None:
+    # y_t - y_{t-12} = 6 for every t: the seasonal difference is a constant, so the
+    # SARIMA(·)(0,1,0)_12 forecast is the last season plus 6 per season, here up to
+    # 30 steps (beyond one season the integration runs on its own forecasts).
+    time = np.arange(150)
+    series = 50 + 0.5 * time + PATTERN[time % 12]
+    history, truth = series[:120], series[120:]
+    np.testing.assert_allclose(arima(history, 30, 12), truth, rtol=0, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def drifting_forecast(drifting_season) -> np.ndarray:
+    """arima's 12-step forecast of the drifting season from its first 300 values."""
+    return arima(drifting_season[:300], 12, 12)
+
+
+def test_arima_forecast_shifts_by_an_added_periodic_pattern(
+    drifting_season, drifting_forecast
+) -> None:
+    # A period-12 pattern added to the history leaves y_t - y_{t-12} unchanged, so a
+    # seasonally differenced model forecasts the same plus that pattern's continuation
+    # (the Fourier regression of the D = 0 path, 3 harmonics of 6, could not).
+    extra = np.array([0, 4, -2, 7, 1, -5, 3, 3, -8, 2, 0, 6], dtype=float)
+    shifted = arima(drifting_season[:300] + extra[np.arange(300) % 12], 12, 12)
+    np.testing.assert_allclose(shifted - drifting_forecast, extra, rtol=0, atol=1e-5)
+
+
+def test_arima_seasonally_differences_a_drifting_season(
+    drifting_season, drifting_forecast, monkeypatch
+) -> None:
+    history, truth = drifting_season[:300], drifting_season[300:]
+    seasonal_naive_error = mae(truth, seasonal_naive(history, 12, 12))
+    # Seasonal naive misses the season-on-season fall of the level (about 1); the ARIMA
+    # on the seasonal differences carries it, leaving about the noise.
+    assert seasonal_naive_error > 0.8
+    assert mae(truth, drifting_forecast) < 0.3 * seasonal_naive_error
+    # The Fourier regression (forced by a strength of 0) is no better than seasonal naive.
+    monkeypatch.setattr(forecast_module, "seasonal_strength", lambda history, season: 0.0)
+    assert mae(truth, arima(history, 12, 12)) > 0.8 * seasonal_naive_error
+
+
+def test_arima_keeps_the_fourier_regression_without_a_season(autoregressive, monkeypatch) -> None:
+    history = autoregressive[-200:]
+    assert seasonal_strength(history, 12) < 0.64
+    forecast = arima(history, 6, 12)
+    # the same forecast as with the seasonal difference ruled out: the D = 0 path
+    monkeypatch.setattr(forecast_module, "seasonal_strength", lambda history, season: 0.0)
+    np.testing.assert_array_equal(forecast, arima(history, 6, 12))
+
+
 # ---------------------------------------------------------------- backtests
 
 
@@ -339,5 +440,29 @@ def test_co2_ets_beats_seasonal_naive(co2_backtests) -> None:
     assert co2_backtests["seasonal_naive"]["mase"] < co2_backtests["naive"]["mase"]
 
 
-def test_co2_arima_with_fourier_terms_beats_seasonal_naive(co2_backtests) -> None:
+def test_co2_arima_beats_seasonal_naive(co2_backtests) -> None:
     assert co2_backtests["arima"]["mase"] < co2_backtests["seasonal_naive"]["mase"]
+
+
+@pytest.fixture(scope="module")
+def sf_backtests() -> dict[str, dict[str, float]]:
+    """Hourly San Francisco temperatures: the last 96 hours as 4 folds of 24, season 24."""
+    from seqlab.data.timeseries import load_sf_temps
+
+    series = load_sf_temps().values[:, 0]
+    origins = rolling_origins(len(series), 24, 4)
+    return {
+        name: backtest(BASELINES[name], series, origins, 24, 24)
+        for name in ("seasonal_naive", "arima")
+    }
+
+
+def test_sf_temperatures_are_strongly_seasonal() -> None:
+    from seqlab.data.timeseries import load_sf_temps
+
+    assert seasonal_strength(load_sf_temps().values[-2000:, 0], 24) > 0.64
+
+
+def test_sf_temperatures_arima_beats_seasonal_naive(sf_backtests) -> None:
+    assert sf_backtests["arima"]["folds"] == 4
+    assert sf_backtests["arima"]["mase"] < sf_backtests["seasonal_naive"]["mase"]

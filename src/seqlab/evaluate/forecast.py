@@ -19,14 +19,16 @@ collected in :data:`BASELINES`:
   :func:`drift` (line through the first and the last value);
 - :func:`ets`: exponential smoothing with an additive damped trend (and additive
   seasonality on two full seasons or more), fitted by statsmodels;
-- :func:`arima`: ARIMA with the order picked by AIC, long seasons handled by Fourier
-  regressors (dynamic harmonic regression), fitted by statsmodels.
+- :func:`arima`: ARIMA with the order picked by AIC, fitted by statsmodels; a season
+  is handled by a seasonal difference when it is strong (:func:`seasonal_strength` of
+  an STL decomposition above 0.64, as R's ``auto.arima``), else by Fourier regressors
+  (dynamic harmonic regression).
 
 Backtests: :func:`rolling_origins` places the forecast origins of ``folds`` windows at
 the end of a series; :func:`backtest` forecasts from each origin and averages the scores.
 
 Errors in the inputs (NaN, mismatched shapes, too short histories) raise ``ValueError``.
-statsmodels is imported inside :func:`ets` and :func:`arima` only.
+statsmodels is imported inside :func:`ets`, :func:`arima` and :func:`seasonal_strength` only.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "BASELINES",
+    "SEASONAL_STRENGTH_THRESHOLD",
     "Forecaster",
     "arima",
     "backtest",
@@ -54,6 +57,7 @@ __all__ = [
     "rmse",
     "rolling_origins",
     "seasonal_naive",
+    "seasonal_strength",
     "smape",
 ]
 
@@ -291,8 +295,11 @@ def _fourier(length: int, season: int) -> np.ndarray:
 def _differences(past: np.ndarray, regressors: np.ndarray | None) -> int:
     """0 or 1: whether the KPSS test (5%) rejects level stationarity of the series.
 
-    As in Hyndman's ``auto.arima`` with regressors, the test is run on the residuals of
-    the least-squares regression of the series on a constant and the regressors.
+    As in Hyndman's ``auto.arima`` (``ndiffs``): the long-run variance uses the short
+    bandwidth ``trunc(3 sqrt(n) / 13)`` lags (urca's ``ur.kpss(use.lag=...)`` there), and
+    with regressors the test is run on the residuals of the least-squares regression of
+    the series on a constant and the regressors. (statsmodels' data-dependent
+    ``nlags="auto"`` picks far more lags on persistent series and then rarely rejects.)
     """
     from statsmodels.tsa.stattools import kpss
 
@@ -304,7 +311,8 @@ def _differences(past: np.ndarray, regressors: np.ndarray | None) -> int:
     # the tuple and of the KPSSResult alike.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        p_value = kpss(past - design @ coefficients, regression="c", nlags="auto")[1]
+        lags = int(3 * np.sqrt(len(past)) / 13)
+        p_value = kpss(past - design @ coefficients, regression="c", nlags=lags)[1]
     return int(p_value < 0.05)
 
 
@@ -322,34 +330,104 @@ def _fit_arima(model: Any) -> Any:
     return None
 
 
+SEASONAL_STRENGTH_THRESHOLD = 0.64
+"""Seasonal strength above which :func:`arima` takes a seasonal difference (as R's
+``forecast::nsdiffs`` with its default ``test="seas"``)."""
+
+
+def seasonal_strength(history: ArrayLike, season: int) -> float:
+    """Seasonal strength of an STL decomposition (Wang, Smith & Hyndman 2006), in 0-1.
+
+    ``F_s = max(0, 1 - Var(R) / Var(S + R))`` with ``S`` and ``R`` the seasonal and the
+    remainder components of statsmodels' ``STL(history, period=season)`` (its defaults:
+    a seasonal smoother of 7, not robust). Near 1 for a series dominated by its season,
+    near 0 for one without. R's ``forecast::nsdiffs`` (default heuristic, as used by
+    ``auto.arima``) takes a seasonal difference when ``F_s > 0.64``; it decomposes by
+    ``mstl``, whose seasonal window for one season is 11 rather than statsmodels' 7, so
+    values near the threshold can differ from R's. A series whose ``S + R`` does not
+    vary (e.g. a constant or a pure line) has strength 0.
+
+    Shapes: ``history`` (T,) with ``T >= 2 * season`` and ``season >= 2``.
+    """
+    from statsmodels.tsa.seasonal import STL
+
+    season = _positive("season", season)
+    if season < 2:
+        raise ValueError(f"seasonal strength needs a season of at least 2, got {season}")
+    past = _series("history", history, minimum=2 * season)
+    decomposition = STL(past, period=season).fit()
+    seasonal, remainder = np.asarray(decomposition.seasonal), np.asarray(decomposition.resid)
+    total = float(np.var(seasonal + remainder))
+    if total <= 1e-12 * max(1.0, float(np.var(past))):
+        return 0.0
+    return max(0.0, 1.0 - float(np.var(remainder)) / total)
+
+
+def _best_arima_forecast(
+    series: np.ndarray,
+    horizon: int,
+    d: int,
+    trend: str,
+    exog: np.ndarray | None = None,
+    future: np.ndarray | None = None,
+) -> np.ndarray:
+    """The forecast of the ARIMA(p, d, q), p, q in 0..2, of lowest AIC; ValueError if none fits."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    fits = [
+        _fit_arima(ARIMA(series, exog=exog, order=(p, d, q), trend=trend))
+        for p, q in itertools.product(range(3), range(3))
+    ]
+    fits = [fit for fit in fits if fit is not None and np.isfinite(fit.aic)]
+    if not fits:
+        raise ValueError(f"no ARIMA(p, {d}, q) with p, q in 0..2 could be fitted")
+    best = min(fits, key=lambda fit: fit.aic)
+    return np.asarray(best.forecast(horizon, exog=future), dtype=np.float64)
+
+
 def arima(history: ArrayLike, horizon: int, season: int = 1, max_history: int = 2000) -> np.ndarray:
-    """ARIMA(p, d, q) with the order picked by AIC; Fourier regressors for seasons.
+    """ARIMA(p, d, q) with the order picked by AIC; a seasonal difference or Fourier terms.
 
     - Only the last ``max_history`` values of ``history`` are used (default 2000), which
       keeps a call to a few seconds on any length.
-    - ``season > 1``: ``K = min(3, season // 2)`` sine/cosine pairs of period ``season``
-      are regressors, and the errors of that regression follow the ARIMA (dynamic
-      harmonic regression, Hyndman & Athanasopoulos, *Forecasting: Principles and
-      Practice*, 10.5) — the usual way to handle long seasons such as 24 hourly or 52
-      weekly values.
-    - ``d`` ∈ {0, 1} by the KPSS test at 5% (on the residuals of the Fourier
-      regression); then every ``p, q`` ∈ {0, 1, 2} is fitted by statsmodels' ``ARIMA``
-      (with a constant if ``d = 0``, a drift if ``d = 1``) and the lowest AIC wins.
+    - ``season > 1``: the seasonal difference ``D`` ∈ {0, 1} is decided as R's
+      ``forecast::auto.arima`` does by default (``nsdiffs``' seasonal-strength
+      heuristic): ``D = 1`` when the :func:`seasonal_strength` of the STL decomposition
+      exceeds 0.64 (Wang, Smith & Hyndman 2006) and the history holds at least two full
+      seasons (and ``season + 3`` values).
+
+      - ``D = 1``: a SARIMA(p, d, q)(0, 1, 0) with period ``m = season``. The ARIMA is
+        fitted to the seasonal differences ``z_t = y_t - y_{t-m}``, and its forecast
+        integrated back, ``ŷ_{T+h} = ẑ_{T+h} + y_{T+h-m}`` (``y_{T+h-m}`` itself a
+        forecast for ``h > m``) — exactly the SARIMA(p, d, q)(0, 1, 0)_m forecast, the
+        seasonal part having no parameters.
+      - ``D = 0``: ``K = min(3, season // 2)`` sine/cosine pairs of period ``season``
+        are regressors, and the errors of that regression follow the ARIMA (dynamic
+        harmonic regression, Hyndman & Athanasopoulos, *Forecasting: Principles and
+        Practice*, 10.5).
+    - ``d`` ∈ {0, 1} by the KPSS test at 5%, with ``auto.arima``'s short bandwidth of
+      ``trunc(3 sqrt(n) / 13)`` lags, on the series to model (the seasonal differences
+      if ``D = 1``, else the residuals of the Fourier regression, if any);
+      then every ``p, q`` ∈ {0, 1, 2} is fitted by statsmodels' ``ARIMA`` and the lowest
+      AIC wins. The ARIMA has a constant if ``d = 0`` (with ``D = 1``: a seasonal drift,
+      the mean change over one season), a drift if ``d = 1`` and ``D = 0``, neither if
+      ``d = D = 1`` (as in ``auto.arima``: no constant once two differences are taken).
       Fits use maximum likelihood by the innovations algorithm
       (``method="innovations_mle"``, regression effects by feasible GLS), or by the
       Kalman filter (``method="statespace"``) where that fails; orders whose fit fails
       both ways are skipped.
-    - A constant history is forecast as that constant (there is nothing to fit).
+    - A constant history is forecast as that constant, and a history whose seasonal
+      differences are constant (``D = 1``) as its last season plus that constant
+      (there is nothing to fit).
 
     statsmodels' model warnings (convergence, start parameters, differencing notices)
     and numpy's warnings from degenerate candidate fits are silenced inside this call;
-    BLAS runs on one thread during the fits (tiny matrix products, which threads only
-    slow down).
+    BLAS runs on one thread during the decomposition and the fits (tiny matrix
+    products, which threads only slow down).
 
     Shapes: ``history`` (T,) with T >= 3 -> forecast (horizon,).
     """
     from statsmodels.tools.sm_exceptions import ModelWarning
-    from statsmodels.tsa.arima.model import ARIMA
     from threadpoolctl import threadpool_limits
 
     season = _positive("season", season)
@@ -358,25 +436,34 @@ def arima(history: ArrayLike, horizon: int, season: int = 1, max_history: int = 
     past = _series("history", history, minimum=3)[-max_history:]
     if np.ptp(past) == 0:
         return np.full(horizon, past[-1])
-    regressors = _fourier(len(past) + horizon, season) if season > 1 else None
-    in_sample = None if regressors is None else regressors[: len(past)]
-    future = None if regressors is None else regressors[len(past) :]
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ModelWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.filterwarnings("ignore", message="Non-(stationary|invertible) starting")
+        warnings.filterwarnings("ignore", message="Provided `endog` series has been differenced")
+        seasonal_difference = (
+            season > 1
+            and len(past) >= max(2 * season, season + 3)
+            and seasonal_strength(past, season) > SEASONAL_STRENGTH_THRESHOLD
+        )
+        if seasonal_difference:
+            changes = past[season:] - past[:-season]
+            if np.ptp(changes) == 0:
+                change_forecast = np.full(horizon, changes[-1])
+            else:
+                d = _differences(changes, None)
+                change_forecast = _best_arima_forecast(changes, horizon, d, trend="n" if d else "c")
+            extended = np.concatenate([past, np.empty(horizon)])
+            for step in range(horizon):
+                at = len(past) + step
+                extended[at] = change_forecast[step] + extended[at - season]
+            return extended[len(past) :]
+        regressors = _fourier(len(past) + horizon, season) if season > 1 else None
+        in_sample = None if regressors is None else regressors[: len(past)]
+        future = None if regressors is None else regressors[len(past) :]
         d = _differences(past, in_sample)
         trend = "t" if d else "c"  # a drift after differencing, else a constant
-        fits = [
-            _fit_arima(ARIMA(past, exog=in_sample, order=(p, d, q), trend=trend))
-            for p, q in itertools.product(range(3), range(3))
-        ]
-        fits = [fit for fit in fits if fit is not None and np.isfinite(fit.aic)]
-        if not fits:
-            raise ValueError(f"no ARIMA(p, {d}, q) with p, q in 0..2 could be fitted")
-        best = min(fits, key=lambda fit: fit.aic)
-        forecast = best.forecast(horizon, exog=future)
-    return np.asarray(forecast, dtype=np.float64)
+        return _best_arima_forecast(past, horizon, d, trend, in_sample, future)
 
 
 BASELINES: dict[str, Forecaster] = {
