@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from seqlab.data.loaders import package_dir
+from seqlab.data.loaders import _file
 from seqlab.errors import UserError, did_you_mean
 
 # datetime64 units tried from the coarsest: a timeline is read in the coarsest unit that
@@ -406,21 +406,11 @@ def make_windows(
 # ---------------------------------------------------------------- the registry's series
 
 
-def _package_csv(module: str, relative: str) -> Path:
-    folder = package_dir(module)
-    if folder is None or not (folder / relative).is_file():
-        raise UserError(
-            f"data file {module}/{relative} is not installed",
-            "run `seqlab datasets` to see the install line of each data set",
-        )
-    return folder / relative
-
-
 def _statsmodels_series(
     dataset: str, time_column: str, column: str, season: int, interpolate: bool = False
 ) -> TimeSeries:
     series = read_series_csv(
-        _package_csv("statsmodels", f"datasets/{dataset}/{dataset}.csv"),
+        _file("statsmodels", f"datasets/{dataset}/{dataset}.csv"),
         time_column,
         [column],
         interpolate=interpolate,
@@ -449,7 +439,7 @@ def load_nile() -> TimeSeries:
 
 def _vega_temperatures(file: str) -> TimeSeries:
     series = read_series_csv(
-        _package_csv("vega_datasets", f"_data/{file}.csv"),
+        _file("vega_datasets", f"_data/{file}.csv"),
         "date",
         ["temp"],
         interpolate=True,  # one missing hour: 2010-03-14 03:00, the spring DST change
