@@ -127,6 +127,8 @@ def test_a_bundle_reloads_and_forecasts_what_the_report_saw(sf) -> None:
     assert set(response.quantiles) == {"0.1", "0.5", "0.9"}
     with pytest.raises(UserError, match="needs last_time"):
         bundle.predict([FAMILY.Request(history=request.history)])
+    with pytest.raises(UserError, match="rows have different lengths"):
+        bundle.predict([FAMILY.Request(history=[[1.0], [2.0, 3.0]], last_time=request.last_time)])
     with pytest.raises(UserError, match="has 3 steps, this model reads the last 48"):
         bundle.predict([FAMILY.Request(history=[1.0, 2.0, 3.0], last_time=request.last_time)])
 

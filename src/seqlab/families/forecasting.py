@@ -459,7 +459,12 @@ class TimeSeriesForecasting(Family):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A request -> (1, L, C) scaled inputs, (1, L, F) and (1, H, F) covariates."""
         length = processing.input_length
-        history = np.asarray(request.history, dtype=np.float64)
+        try:
+            history = np.asarray(request.history, dtype=np.float64)
+        except ValueError:
+            raise UserError(
+                "the history's rows have different lengths", "one value a target in every row"
+            ) from None
         if history.ndim == 1:
             history = history[:, None]
         if history.shape[1] != len(processing.columns):
