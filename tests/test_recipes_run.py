@@ -21,6 +21,7 @@ QUICK_TRANSLATION = ["data.beam_size=1", "data.max_length_a=0.5", "data.max_leng
 EXAMPLES = {
     "ru-inflection": "кошка NOUN,anim,femn,plur,gent",
     "sf-temps-lstm": " ".join(["50.5"] * 72) + " @ 2010-12-31T23:00",  # 72 h and the last hour
+    "co2-lstm": " ".join(["370.0"] * 104) + " @ 2001-12-29",  # two years of weeks
 }
 
 
