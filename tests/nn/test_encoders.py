@@ -9,6 +9,7 @@ from seqlab.config import validate
 from seqlab.errors import UserError
 from seqlab.nn.encoders import (
     CNNConfig,
+    FCNConfig,
     RecurrentConfig,
     TransformerConfig,
     build_encoder,
@@ -22,6 +23,7 @@ CONFIGS = {
     "cnn-causal": CNNConfig(hidden_size=8, num_layers=2, kernel_size=4, causal=True),
     "transformer": TransformerConfig(hidden_size=8, num_layers=2),
     "transformer-causal": TransformerConfig(hidden_size=8, num_layers=2, causal=True),
+    "fcn": FCNConfig(channels=[8, 16, 8], kernel_sizes=[8, 5, 3]),
 }
 
 
@@ -50,3 +52,27 @@ def test_unknown_encoder_type_suggests() -> None:
         )
     with pytest.raises(UserError, match="divisible"):
         build_encoder(TransformerConfig(hidden_size=10, num_heads=4), 4)
+
+
+def test_fcn_blocks_are_torch_s_same_padded_conv_batch_norm_relu() -> None:
+    """Wang et al.'s block = Conv1d(padding="same") -> BatchNorm1d -> ReLU, per block."""
+    torch.manual_seed(0)
+    encoder = build_encoder(FCNConfig(channels=[6, 4], kernel_sizes=[8, 3]), 2)
+    x = torch.randn(3, 11, 2)
+    for train in (True, False):
+        encoder.train(train)
+        got, _ = encoder(x, torch.full((3,), 11))
+        h = x.transpose(1, 2)
+        for conv, norm in zip(encoder.convs, encoder.norms, strict=True):
+            same = torch.nn.Conv1d(
+                conv.in_channels, conv.out_channels, conv.kernel_size, padding="same"
+            )
+            same.load_state_dict(conv.state_dict())
+            # training: the batch's statistics; eval: the running ones the call above kept
+            mean, var = (None, None) if train else (norm.running_mean, norm.running_var)
+            normed = torch.nn.functional.batch_norm(
+                same(h), mean, var, norm.weight, norm.bias, training=train, eps=norm.eps
+            )
+            h = torch.relu(normed)
+        torch.testing.assert_close(got, h.transpose(1, 2), atol=1e-5, rtol=1e-5)
+    assert not encoder.causal and encoder.output_size == 4

@@ -22,7 +22,7 @@ with zeros on padded steps. Every encoder exposes:
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
@@ -72,7 +72,24 @@ class CNNConfig:
     causal: bool = False
 
 
-EncoderConfig = RecurrentConfig | CNNConfig | TransformerConfig
+@dataclass
+class FCNConfig:
+    """The fully convolutional network of Wang, Yan & Oates 2017 for time series: Conv1d
+    -> BatchNorm -> ReLU blocks ("same" padding; 128-256-128 filters, kernels 8-5-3),
+    then the classifier's mean pooling is their global average pooling. Not causal."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("fcn",)
+
+    type: str = "fcn"
+    channels: list[PositiveInt] = field(default_factory=lambda: [128, 256, 128])
+    kernel_sizes: list[PositiveInt] = field(default_factory=lambda: [8, 5, 3])
+
+    @property
+    def causal(self) -> bool:
+        return False
+
+
+EncoderConfig = RecurrentConfig | CNNConfig | FCNConfig | TransformerConfig
 
 
 class RecurrentEncoder(nn.Module):
@@ -161,13 +178,59 @@ class CNNEncoder(nn.Module):
         return h, None
 
 
-Encoder = RecurrentEncoder | CNNEncoder | TransformerEncoder
+class FCNEncoder(nn.Module):
+    """:class:`FCNConfig`'s blocks; padded steps are zeroed after each block, so a padded
+    row gives the outputs it gives alone (in eval mode: batch norm's running stats)."""
+
+    stateful = False
+    incremental = False
+    max_positions = None
+    causal = False
+
+    def __init__(self, config: FCNConfig, input_size: int) -> None:
+        super().__init__()
+        if len(config.channels) != len(config.kernel_sizes):
+            raise ValueError("an FCN needs one kernel size for each block's channels")
+        self.config = config
+        sizes = [input_size, *config.channels]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(a, b, k)
+            for (a, b), k in zip(itertools.pairwise(sizes), config.kernel_sizes, strict=True)
+        )
+        self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in config.channels)
+        self.directions, self.output_size = 1, config.channels[-1]
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's defaults (Kaiming-uniform convolutions; batch norm's unit scale)."""
+        for module in (*self.convs, *self.norms):
+            module.reset_parameters()
+
+    def new_state(self) -> None:
+        """Nothing to carry (not incremental)."""
+        return None
+
+    def forward(
+        self, x: Tensor, lengths: Tensor, state: State | None = None
+    ) -> tuple[Tensor, None]:
+        mask = lengths_to_mask(lengths.to(x.device), x.shape[1]).unsqueeze(1)  # (B, 1, T)
+        h = x.transpose(1, 2) * mask  # (B, E, T)
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            k = conv.kernel_size[0]
+            h = F.pad(h, ((k - 1) // 2, k // 2))  # "same": the extra step on the right
+            h = torch.relu(norm(conv(h))) * mask  # (B, C, T)
+        return h.transpose(1, 2), None  # (B, T, C)
+
+
+Encoder = RecurrentEncoder | CNNEncoder | FCNEncoder | TransformerEncoder
 
 
 def build_encoder(config: EncoderConfig, input_size: int) -> Encoder:
     """The encoder module of ``config`` (its class follows the config's class)."""
     if isinstance(config, CNNConfig):
         return CNNEncoder(config, input_size)
+    if isinstance(config, FCNConfig):
+        return FCNEncoder(config, input_size)
     if isinstance(config, TransformerConfig):
         return TransformerEncoder(config, input_size)
     return RecurrentEncoder(config, input_size)
