@@ -177,6 +177,14 @@ def test_bad_data_is_one_line_exit_2(tmp_path: Path, change: dict, message: str)
     assert not (tmp_path / "o").exists()
 
 
+def test_limits_keep_the_first_windows(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "load.csv")
+    data = {"dataset": "file", "path": str(path), "time_column": "time", "targets": ["load"]}
+    prepared = FAMILY.prepare(recipe_from_dict(_recipe({**data, "limit": 50, "eval_limit": 7})))
+    assert len(prepared.batches["train"].tensors[0]) == 50
+    assert len(prepared.batches["valid"].tensors[0]) == 7
+
+
 def test_a_gap_is_named_unless_interpolated(tmp_path: Path) -> None:
     path = _csv(tmp_path / "load.csv", hours=24 * 20)
     lines = path.read_text().splitlines()

@@ -255,6 +255,8 @@ class TimeSeriesForecasting(Family):
             start, end = split.span(name)
             stride = data.stride if name == "train" else 1
             starts = window_starts(start, end, length, horizon, stride)
+            limit = data.limit if name == "train" else data.eval_limit
+            starts = starts[:limit] if limit else starts  # the first windows (quick runs)
             windows = make_windows(scaled, covariates, starts, length, horizon)
             size = data.batch_size if name == "train" else data.eval_batch_size
             batches[name] = ForecastBatches(windows, size, shuffle=name == "train", seed=data.seed)
