@@ -22,6 +22,7 @@ EXAMPLES = {
     "ru-inflection": "кошка NOUN,anim,femn,plur,gent",
     "sf-temps-lstm": " ".join(["50.5"] * 72) + " @ 2010-12-31T23:00",  # 72 h and the last hour
     "co2-lstm": " ".join(["370.0"] * 104) + " @ 2001-12-29",  # two years of weeks
+    "sunspots-gru": " ".join(["60.0"] * 33) + " @ 2008",  # 33 years and the last one
 }
 
 
