@@ -181,18 +181,20 @@ def regularise(
 # ---------------------------------------------------------------- reading a CSV
 
 
-def _parse_time(text: str, row: int, where: str) -> np.datetime64:
+def parse_time(text: str, where: str) -> np.datetime64:
+    """A timestamp as ``datetime64[s]``: ISO (``2010-01-31``, ``2010-01-31 13:00``,
+    slashes too) or ``YYYYMMDD``; anything else is a UserError naming ``where``."""
     text = text.strip()
     candidates = [text.replace("/", "-")]
     if text.isdigit() and len(text) == 8:  # 19580329
         candidates.insert(0, f"{text[:4]}-{text[4:6]}-{text[6:]}")
     for candidate in candidates:
         try:
-            return np.datetime64(candidate.replace(" ", "T"))
+            return np.datetime64(candidate.replace(" ", "T")).astype("datetime64[s]")
         except ValueError:
             continue
     raise UserError(
-        f"{where} row {row}: {text!r} is not a date or time",
+        f"{where}: {text!r} is not a date or time",
         "use ISO dates like 2010-01-31 or 2010-01-31 13:00",
     )
 
@@ -238,7 +240,7 @@ def read_series_csv(
     if not targets:
         raise UserError("no target column given", f"name one of: {', '.join(header)}")
     time = np.array(
-        [_parse_time(row[time_column], i + 2, where) for i, row in enumerate(rows)]
+        [parse_time(row[time_column], f"{where} row {i + 2}") for i, row in enumerate(rows)]
     ).astype("datetime64[s]")
     columns = [*targets, *covariates]
     table = np.array(
@@ -286,11 +288,25 @@ def calendar_features(time: np.ndarray, frequency: str) -> tuple[np.ndarray, lis
     return np.stack(features, axis=1), names
 
 
-def _step_seconds(frequency: str) -> int | None:
-    """Seconds per step for fixed-length steps; None for months and years."""
+def parse_frequency(frequency: str) -> tuple[int, str]:
+    """``"7 days"`` -> ``(7, "D")``: a step as a count of one ``datetime64`` unit."""
     count, name = frequency.split()
     unit = next(u for u, n in _UNIT_NAMES.items() if name.rstrip("s") == n)
-    return int(count) * _SECONDS[unit] if unit in _SECONDS else None
+    return int(count), unit
+
+
+def _step_seconds(frequency: str) -> int | None:
+    """Seconds per step for fixed-length steps; None for months and years."""
+    count, unit = parse_frequency(frequency)
+    return count * _SECONDS[unit] if unit in _SECONDS else None
+
+
+def timestamps_around(last: np.datetime64, frequency: str, before: int, after: int) -> np.ndarray:
+    """(before + 1 + after,) ``datetime64[s]``: ``before`` steps before ``last``, ``last``,
+    then ``after`` steps, one ``frequency`` apart (calendar months and years too)."""
+    count, unit = parse_frequency(frequency)
+    offsets = (np.arange(-before, after + 1) * count).astype(f"timedelta64[{unit}]")
+    return (last.astype(f"datetime64[{unit}]") + offsets).astype("datetime64[s]")
 
 
 # ---------------------------------------------------------------- splits and scaling

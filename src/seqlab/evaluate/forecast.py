@@ -506,6 +506,19 @@ def rolling_origins(
     return [first + step * fold for fold in range(folds)]
 
 
+def window_scores(
+    actual: ArrayLike, predicted: ArrayLike, history: ArrayLike, season: int = 1
+) -> dict[str, float]:
+    """:func:`mae`, :func:`rmse`, :func:`smape` and :func:`mase` of one forecast window
+    (``actual`` and ``predicted`` (H,); ``history`` (T,): what came before it)."""
+    return {
+        "mae": mae(actual, predicted),
+        "rmse": rmse(actual, predicted),
+        "smape": smape(actual, predicted),
+        "mase": mase(actual, predicted, history, season),
+    }
+
+
 def backtest(
     forecaster: Forecaster,
     series: ArrayLike,
@@ -539,10 +552,8 @@ def backtest(
             raise ValueError(
                 f"the forecaster returned shape {forecast.shape}, expected ({horizon},)"
             )
-        scores["mae"].append(mae(actual, forecast))
-        scores["rmse"].append(rmse(actual, forecast))
-        scores["smape"].append(smape(actual, forecast))
-        scores["mase"].append(mase(actual, forecast, history, season))
+        for name, value in window_scores(actual, forecast, history, season).items():
+            scores[name].append(value)
     result = {name: float(np.mean(fold_scores)) for name, fold_scores in scores.items()}
     result["folds"] = len(origins)
     return result

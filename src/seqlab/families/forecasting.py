@@ -39,8 +39,10 @@ from seqlab.data.timeseries import (
     Windows,
     calendar_features,
     make_windows,
+    parse_time,
     read_series_csv,
     split_by_time,
+    timestamps_around,
     window_starts,
 )
 from seqlab.errors import UserError
@@ -78,7 +80,6 @@ class ForecastPreprocessing:
 
     columns: list[str]
     covariate_names: list[str]
-    calendar: bool
     frequency: str
     season: int
     input_length: int
@@ -88,7 +89,6 @@ class ForecastPreprocessing:
     covariate_mean: list[float] = field(default_factory=list)
     covariate_std: list[float] = field(default_factory=list)
     calendar_features: int = 0  # the last covariates are calendar features, computed
-    last_time: str = ""  # the training series' last timestamp
 
     @property
     def scaler(self) -> Scaler:
@@ -234,7 +234,6 @@ class TimeSeriesForecasting(Family):
             preprocessing = ForecastPreprocessing(
                 series.columns,
                 series.covariate_names,
-                data.calendar,
                 series.frequency,
                 series.season,
                 data.input_length,
@@ -244,7 +243,6 @@ class TimeSeriesForecasting(Family):
                 covariate_scaler.mean,
                 covariate_scaler.std,
                 len(series.covariate_names) - len(plain.covariate_names),
-                str(series.time[-1]),
             )
         processing: ForecastPreprocessing = preprocessing
         scaled = processing.scaler.transform(series.values)
@@ -310,8 +308,8 @@ class TimeSeriesForecasting(Family):
         # Quantiles sorted per value (monotone rearrangement, Chernozhukov et al. 2010):
         # crossing quantiles are never a better forecast, and intervals stay intervals.
         scaled = np.sort(output.logits.float().cpu().numpy(), axis=-1)  # (N, H, C, Q)
-        scaler = processing.scaler
-        return scaled * np.asarray(scaler.std)[:, None] + np.asarray(scaler.mean)[:, None]
+        inverse = processing.scaler.inverse(np.moveaxis(scaled, -1, -2))  # (N, H, Q, C)
+        return np.moveaxis(inverse, -1, -2)
 
     def backtest(self, model: Forecaster, prepared: Prepared) -> dict[str, np.ndarray]:
         """The model's and each baseline's (F, H, C) forecasts at the backtest origins,
@@ -361,11 +359,11 @@ class TimeSeriesForecasting(Family):
         found: dict[str, list[float]] = {m: [] for m in POINT_METRICS}
         for fold, origin in enumerate(kept.origins):
             for c in range(values.shape[1]):
-                actual, guess = truth[fold, :, c], predicted[fold, :, c]
-                found["mae"].append(scores.mae(actual, guess))
-                found["rmse"].append(scores.rmse(actual, guess))
-                found["smape"].append(scores.smape(actual, guess))
-                found["mase"].append(scores.mase(actual, guess, values[:origin, c], season))
+                window = scores.window_scores(
+                    truth[fold, :, c], predicted[fold, :, c], values[:origin, c], season
+                )
+                for name, value in window.items():
+                    found[name].append(value)
         return {name: float(np.mean(v)) for name, v in found.items()}
 
     def report(
@@ -454,7 +452,8 @@ class TimeSeriesForecasting(Family):
         """The horizon's timestamps, when the request gives the history's last one."""
         if request.last_time is None:
             return []
-        return list(_timestamps(processing, _parse_time(request.last_time), 0)[1:])
+        last = parse_time(request.last_time, "last_time")
+        return list(timestamps_around(last, processing.frequency, 0, processing.horizon)[1:])
 
     def _window(
         self, processing: ForecastPreprocessing, request: ForecastRequest
@@ -521,7 +520,8 @@ class TimeSeriesForecasting(Family):
                     "e.g. last_time = '2010-12-31T23:00' (`seqlab ts forecast` reads it from "
                     "the CSV)",
                 )
-            steps = _timestamps(processing, _parse_time(request.last_time), length - 1)
+            last = parse_time(request.last_time, "last_time")
+            steps = timestamps_around(last, processing.frequency, length - 1, horizon)
             features, _ = calendar_features(steps, processing.frequency)
             parts_past.append(features[:length])
             parts_future.append(features[length:])
@@ -597,28 +597,6 @@ class TimeSeriesForecasting(Family):
 def _steps(part: float) -> float | int:
     """``data.valid`` / ``data.test``: a fraction below 1, else a number of steps."""
     return part if part < 1 else int(part)
-
-
-def _parse_time(text: str) -> np.datetime64:
-    try:
-        return np.datetime64(text.strip().replace(" ", "T").replace("/", "-"), "s")
-    except ValueError:
-        raise UserError(
-            f"last_time {text!r} is not a timestamp", "use ISO form, e.g. 2010-12-31T23:00"
-        ) from None
-
-
-_UNITS = {"year": "Y", "month": "M", "day": "D", "hour": "h", "minute": "m", "second": "s"}
-
-
-def _timestamps(processing: ForecastPreprocessing, last: np.datetime64, before: int) -> np.ndarray:
-    """(before + 1 + H,) timestamps: ``before`` steps before ``last``, ``last``, then the
-    horizon, one step of the series' frequency apart."""
-    count, name = processing.frequency.split()
-    unit = _UNITS[name.rstrip("s")]
-    offsets = np.arange(-before, processing.horizon + 1) * int(count)
-    stamps = last.astype(f"datetime64[{unit}]") + offsets.astype(f"timedelta64[{unit}]")
-    return stamps.astype("datetime64[s]")
 
 
 __all__ = ["ForecastData", "ForecastRequest", "ForecastResponse", "TimeSeriesForecasting"]
