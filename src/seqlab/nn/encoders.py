@@ -1,4 +1,4 @@
-"""Sequence encoders every model family can use: recurrent, 1-D CNN, Transformer.
+"""Sequence encoders every model family can use: recurrent, 1-D CNN, FCN / ResNet, Transformer.
 
 Legend: B batch, T time steps, E input (embedding) size, H hidden size, D output size.
 
@@ -89,7 +89,27 @@ class FCNConfig:
         return False
 
 
-EncoderConfig = RecurrentConfig | CNNConfig | FCNConfig | TransformerConfig
+@dataclass
+class ResNetConfig:
+    """The residual network of Wang, Yan & Oates 2017 for time series, as Fawaz et al. 2019
+    build it: residual blocks (64-128-128 filters), each three "same"-padded Conv1d ->
+    BatchNorm layers with kernels 8-5-3 and ReLU after the first two; the shortcut is a
+    1x1 Conv1d -> BatchNorm when the channels change, BatchNorm alone when they do not;
+    ReLU after the addition. The classifier's mean pooling is their global average
+    pooling. Not causal."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ("resnet",)
+
+    type: str = "resnet"
+    channels: list[PositiveInt] = field(default_factory=lambda: [64, 128, 128])  # per block
+    kernel_sizes: list[PositiveInt] = field(default_factory=lambda: [8, 5, 3])  # per layer
+
+    @property
+    def causal(self) -> bool:
+        return False
+
+
+EncoderConfig = RecurrentConfig | CNNConfig | FCNConfig | ResNetConfig | TransformerConfig
 
 
 class RecurrentEncoder(nn.Module):
@@ -222,7 +242,92 @@ class FCNEncoder(nn.Module):
         return h.transpose(1, 2), None  # (B, T, C)
 
 
-Encoder = RecurrentEncoder | CNNEncoder | FCNEncoder | TransformerEncoder
+def _same(conv: nn.Conv1d, h: Tensor) -> Tensor:
+    """``conv`` over ``h`` (B, C, T) with "same" padding, the extra step of an even kernel
+    on the right (as Keras and torch's ``padding="same"``)."""
+    k = conv.kernel_size[0]
+    return conv(F.pad(h, ((k - 1) // 2, k // 2)))
+
+
+class ResidualBlock(nn.Module):
+    """One block of :class:`ResNetConfig`: (B, C_in, T) -> (B, C_out, T); padded steps are
+    zeroed after every layer, so they never reach a real step through the next kernel."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_sizes: list[int]) -> None:
+        super().__init__()
+        sizes = [in_channels] + [out_channels] * len(kernel_sizes)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(a, b, k)
+            for (a, b), k in zip(itertools.pairwise(sizes), kernel_sizes, strict=True)
+        )
+        self.norms = nn.ModuleList(nn.BatchNorm1d(out_channels) for _ in kernel_sizes)
+        # Fawaz et al.'s shortcut: 1x1 conv + BN to change the channels, else BN alone.
+        self.expand = (
+            nn.Conv1d(in_channels, out_channels, 1) if in_channels != out_channels else None
+        )
+        self.shortcut_norm = nn.BatchNorm1d(out_channels)
+
+    def reset_parameters(self) -> None:
+        """torch's defaults (Kaiming-uniform convolutions; batch norm's unit scale)."""
+        for module in (*self.convs, *self.norms, self.shortcut_norm):
+            module.reset_parameters()
+        if self.expand is not None:
+            self.expand.reset_parameters()
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """``x`` (B, C_in, T) zero on padded steps, ``mask`` (B, 1, T) -> (B, C_out, T)."""
+        h = x
+        last = len(self.convs) - 1
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
+            h = norm(_same(conv, h))
+            if i < last:  # the last layer's ReLU comes after the addition
+                h = torch.relu(h) * mask
+        shortcut = x if self.expand is None else self.expand(x)
+        return torch.relu(h + self.shortcut_norm(shortcut)) * mask
+
+
+class ResNetEncoder(nn.Module):
+    """:class:`ResNetConfig`'s residual blocks; padded steps are zeroed after each layer,
+    so a padded row gives the outputs it gives alone (in eval mode: batch norm's running
+    stats)."""
+
+    stateful = False
+    incremental = False
+    max_positions = None
+    causal = False
+
+    def __init__(self, config: ResNetConfig, input_size: int) -> None:
+        super().__init__()
+        if not config.channels or not config.kernel_sizes:
+            raise ValueError("a ResNet needs at least one block and one layer a block")
+        self.config = config
+        sizes = [input_size, *config.channels]
+        self.blocks = nn.ModuleList(
+            ResidualBlock(a, b, list(config.kernel_sizes)) for a, b in itertools.pairwise(sizes)
+        )
+        self.directions, self.output_size = 1, config.channels[-1]
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Each block's: torch's defaults."""
+        for block in self.blocks:
+            block.reset_parameters()
+
+    def new_state(self) -> None:
+        """Nothing to carry (not incremental)."""
+        return None
+
+    def forward(
+        self, x: Tensor, lengths: Tensor, state: State | None = None
+    ) -> tuple[Tensor, None]:
+        mask = lengths_to_mask(lengths.to(x.device), x.shape[1]).unsqueeze(1)  # (B, 1, T)
+        h = x.transpose(1, 2) * mask  # (B, E, T)
+        for block in self.blocks:
+            h = block(h, mask)  # (B, C, T)
+        return h.transpose(1, 2), None  # (B, T, C)
+
+
+Encoder = RecurrentEncoder | CNNEncoder | FCNEncoder | ResNetEncoder | TransformerEncoder
 
 
 def build_encoder(config: EncoderConfig, input_size: int) -> Encoder:
@@ -231,6 +336,8 @@ def build_encoder(config: EncoderConfig, input_size: int) -> Encoder:
         return CNNEncoder(config, input_size)
     if isinstance(config, FCNConfig):
         return FCNEncoder(config, input_size)
+    if isinstance(config, ResNetConfig):
+        return ResNetEncoder(config, input_size)
     if isinstance(config, TransformerConfig):
         return TransformerEncoder(config, input_size)
     return RecurrentEncoder(config, input_size)
