@@ -103,25 +103,22 @@ def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder")],
     split: Annotated[str, typer.Option(help="Split of the recipe's data set")] = "test",
     data: Annotated[Path | None, typer.Option(help="Evaluate on this file instead")] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Evaluate on this registered data set's split instead (e.g. ucr/CBF)"),
+    ] = None,
     table: Annotated[
         bool, typer.Option("--table", help="A table (per type, for taggers) instead of JSON")
     ] = False,
 ) -> None:
-    """Measure a saved model on a split of its data set or on a file of yours."""
+    """Measure a saved model on a split of its data set, another data set or a file of yours."""
     from seqlab.bundle import load_bundle
 
     loaded = load_bundle(bundle)
     if data is not None:
         metrics = loaded.family.evaluate_file(loaded, str(data))
     else:
-        if split not in ("train", "valid", "test"):
-            raise UserError(f"unknown split '{split}'", "use train, valid or test")
-        if loaded.recipe is None:
-            raise UserError(f"bundle {bundle} has no recipe", "pass --data FILE to evaluate it")
-        recipe = loaded.recipe
-        recipe.eval.split, recipe.eval.samples = split, 0
-        prepared = loaded.family.prepare(recipe, loaded.preprocessing, loaded.tokenizer)
-        metrics, _ = loaded.family.report(loaded.model, prepared, recipe)
+        metrics = loaded.family.evaluate_dataset(loaded, dataset, split)
     if table:
         console.print(loaded.family.metrics_table(metrics))
     else:
@@ -267,10 +264,16 @@ def demo(
 
 
 def _register_plugins() -> None:
-    """Command groups that live beside their subject (data, text, word2vec)."""
+    """Command groups that live beside their subject (data, text, word2vec, compare, ts)."""
     import importlib
 
-    for module in ("seqlab.cli.data", "seqlab.cli.text", "seqlab.cli.w2v", "seqlab.cli.compare"):
+    for module in (
+        "seqlab.cli.data",
+        "seqlab.cli.text",
+        "seqlab.cli.w2v",
+        "seqlab.cli.compare",
+        "seqlab.cli.ts",
+    ):
         try:
             plugin = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -82,15 +82,16 @@ def forecast_png(
     band: tuple[Any, Any] | None = None,
     title: str = "",
 ) -> bytes:
-    """History (S,), then the horizon's truth and forecast (H,), and the forecast's
-    interval (two (H,) arrays) as a shaded band."""
+    """History (S,), then the horizon's truth (None: the future, unknown) and forecast
+    (H,), and the forecast's interval (two (H,) arrays) as a shaded band."""
     import numpy as np
 
-    seen, horizon = len(history), len(truth)
+    seen, horizon = len(history), len(forecast)
     before, after = np.arange(seen), np.arange(seen, seen + horizon)
     fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
     ax.plot(before, history, color="0.35", linewidth=1, label="history")
-    ax.plot(after, truth, color="black", linewidth=1.5, label="actual")
+    if truth is not None:
+        ax.plot(after, truth, color="black", linewidth=1.5, label="actual")
     ax.plot(after, forecast, color="tab:blue", linewidth=1.5, label="forecast")
     if band is not None:
         ax.fill_between(after, band[0], band[1], color="tab:blue", alpha=0.2, label="interval")

@@ -21,6 +21,7 @@ a task name. See docs/architecture.md for a worked "add a family" example.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -99,6 +100,9 @@ class Family:
     example: ClassVar[str]  # a recipe in recipes/ that trains this family
     example_input: ClassVar[str] = "the film"  # what `seqlab predict BUNDLE INPUT` takes
     uses_tokenizer: ClassVar[bool] = True  # its neural models read token ids
+    # The `seqlab ts` commands a bundle of this family answers (seqlab.cli.ts): "forecast"
+    # and "backtest" a forecaster, "classify" a series classifier, "anomaly" a detector.
+    ts_verbs: ClassVar[tuple[str, ...]] = ()
 
     def needs_tokenizer(self, config: Any) -> bool:
         """Whether a bundle of this model config must carry ``tokenizer.json``."""
@@ -161,6 +165,27 @@ class Family:
             f"a {self.task} bundle cannot be evaluated on a file yet", "use --split test"
         )
 
+    def evaluate_dataset(
+        self, bundle: Bundle, dataset: str | None = None, split: str = "test"
+    ) -> dict[str, Any]:
+        """The report's metrics on ``split`` of the bundle's data set, or of the registered
+        ``dataset`` (``"ucr/ECG200"``: a name inside an archive), with the bundle's
+        preprocessing and tokenizer."""
+        if split not in SPLITS:
+            raise UserError(f"unknown split '{split}'", "use train, valid or test")
+        if bundle.recipe is None:
+            raise UserError(f"bundle {bundle.path} has no recipe", "pass --data FILE instead")
+        recipe = bundle.recipe
+        if dataset is not None:
+            name, _, inner = dataset.partition("/")
+            options = {**recipe.data.options, "name": inner} if inner else recipe.data.options
+            self.check_dataset(name, (self.task,))
+            data = dataclasses.replace(recipe.data, dataset=name, options=options)
+            recipe = dataclasses.replace(recipe, data=data)
+        recipe.eval.split, recipe.eval.samples = split, 0
+        prepared = self.prepare(recipe, bundle.preprocessing, bundle.tokenizer)
+        return self.report(bundle.model, prepared, recipe)[0]
+
     # ------------------------------------------------------------------ using a bundle
     def predict(self, bundle: Bundle, requests: list[Any]) -> list[Any]:
         raise NotImplementedError
@@ -179,12 +204,26 @@ class Family:
 
         return [(line, self.request_from_text(line, top_k=top_k)) for line in read_lines(path)]
 
+    def requests_from_dataset(self, bundle: Bundle, dataset: str) -> list[tuple[str, BaseModel]]:
+        """``seqlab ts ... --data NAME``: (shown input, request) pairs for the inputs of a
+        registered data set (a forecaster: the H steps after its series)."""
+        raise UserError(
+            f"a {self.task} bundle cannot read its inputs from a data set", "use --csv FILE"
+        )
+
     def show(self, response: Any) -> str:
         """One line for the terminal."""
         return response.model_dump_json()
 
-    def plot(self, response: Any, path: str) -> None:
-        """A PNG picture of one response (e.g. a translation's attention)."""
+    def rows(self, shown: str, response: Any) -> list[dict[str, Any]]:
+        """Table rows of one response (``seqlab ts ... --out FILE.csv``): by default one
+        row with the input and the response's scalar fields."""
+        fields = response.model_dump()
+        return [{"input": shown, **{k: v for k, v in fields.items() if _scalar(v)}}]
+
+    def plot(self, response: Any, path: str, request: Any = None) -> None:
+        """A PNG picture of one response (a translation's attention, a forecast after its
+        history); ``request`` is what it answered."""
         raise UserError(f"a {self.task} prediction has no plot", "leave out --plot")
 
     def generate(self, bundle: Bundle, request: GenerateRequest) -> GenerateResponse:
@@ -202,3 +241,7 @@ class Family:
                 f"data set '{name}' is for {info.task}, not {self.task}",
                 "see `seqlab datasets` for the task of each",
             )
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)

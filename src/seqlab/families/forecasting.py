@@ -175,6 +175,7 @@ class TimeSeriesForecasting(Family):
     preprocessing = ForecastPreprocessing
     Request = ForecastRequest
     Response = ForecastResponse
+    ts_verbs = ("forecast", "backtest")
     example = "recipes/sf-temps-lstm.toml"
     example_input = "52.1 51.8 51.0 50.2 @ 2010-12-31T23:00"  # history @ its last timestamp
     uses_tokenizer = False
@@ -549,24 +550,59 @@ class TimeSeriesForecasting(Family):
         self, bundle: Any, path: Path, top_k: int = 1
     ) -> list[tuple[str, BaseModel]]:
         """A CSV series (the training columns): forecast the H steps after its last row."""
-        processing: ForecastPreprocessing = bundle.preprocessing
+        self._no_own_covariates(bundle.preprocessing)
+        series = self._read_like(bundle, path)
+        return [(str(path), self._request_after(bundle, series.values, series.time[-1]))]
+
+    def requests_from_dataset(self, bundle: Any, dataset: str) -> list[tuple[str, BaseModel]]:
+        """A registered series: forecast the H steps after its end."""
+        self._no_own_covariates(bundle.preprocessing)
+        data = dataclasses.replace(bundle.recipe.data, dataset=dataset, options={})
+        series = self.load_series(data)
+        missing = sorted(set(bundle.preprocessing.columns) - set(series.columns))
+        if missing:
+            raise UserError(
+                f"data set '{dataset}' has no column {', '.join(missing)} (it has "
+                f"{', '.join(series.columns)})",
+                "forecast a series with the columns the model was trained on",
+            )
+        values = series.values[:, [series.columns.index(c) for c in bundle.preprocessing.columns]]
+        return [(dataset, self._request_after(bundle, values, series.time[-1]))]
+
+    @staticmethod
+    def _no_own_covariates(processing: ForecastPreprocessing) -> None:
         if len(processing.covariate_names) > processing.calendar_features:
             raise UserError(
                 "this model reads covariates: their future values are not in the file",
                 "send a request with future_covariates (the service), or train without them",
             )
-        series = self._read_like(bundle, path)
-        request = ForecastRequest(
-            history=series.values[-processing.input_length :].tolist(),
-            last_time=str(series.time[-1]),
-        )
-        return [(str(path), request)]
+
+    @staticmethod
+    def _request_after(bundle: Any, values: np.ndarray, last_time: Any) -> ForecastRequest:
+        """The request for the H steps after a series' (T, C) ``values`` ending at
+        ``last_time``."""
+        length = bundle.preprocessing.input_length
+        if len(values) < length:
+            raise UserError(
+                f"the series has {len(values)} steps, this model reads the last {length}",
+                f"give at least {length} steps",
+            )
+        return ForecastRequest(history=values[-length:].tolist(), last_time=str(last_time))
 
     def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
         """The backtest of ``seqlab evaluate --data``: the bundle's scalers, the file's
         split by time and the recipe's baselines."""
         recipe = bundle.recipe
-        data = dataclasses.replace(recipe.data, dataset="file", path=str(path))
+        # The bundle's season (a registered series knows its own; a file has the recipe's),
+        # and a file read as requests_from_file reads it.
+        interpolate = recipe.data.interpolate or recipe.data.dataset != "file"
+        data = dataclasses.replace(
+            recipe.data,
+            dataset="file",
+            path=str(path),
+            season=bundle.preprocessing.season,
+            interpolate=interpolate,
+        )
         data.targets = list(bundle.preprocessing.columns)
         own = bundle.preprocessing.covariate_names
         data.covariates = own[: len(own) - bundle.preprocessing.calendar_features]
@@ -592,6 +628,36 @@ class TimeSeriesForecasting(Family):
     def show(self, response: ForecastResponse) -> str:
         rows = [" ".join(f"{v:.4g}" for v in step) for step in response.forecast]
         return " | ".join(rows)
+
+    def rows(self, shown: str, response: ForecastResponse) -> list[dict[str, Any]]:
+        """One row a forecast step and target: time, column, forecast, each quantile."""
+        found = []
+        for step, values in enumerate(response.forecast):
+            for c, column in enumerate(response.columns):
+                row: dict[str, Any] = {"input": shown, "step": step + 1}
+                if response.times:
+                    row["time"] = response.times[step]
+                row |= {"column": column, "forecast": values[c]}
+                row |= {f"q{q}": levels[step][c] for q, levels in response.quantiles.items()}
+                found.append(row)
+        return found
+
+    def plot(self, response: ForecastResponse, path: str, request: Any = None) -> None:
+        """The history's last steps, then the forecast and its outer-quantile interval."""
+        from seqlab.atomic import write_bytes
+        from seqlab.evaluate.plots import forecast_png
+
+        history = np.asarray(request.history if request is not None else [], dtype=float)
+        history = history.reshape(len(history), -1) if len(history) else np.zeros((0, 1))
+        forecast = np.asarray(response.forecast)[:, 0]
+        band = None
+        if response.quantiles:
+            levels = sorted(response.quantiles, key=float)
+            band = tuple(np.asarray(response.quantiles[q])[:, 0] for q in (levels[0], levels[-1]))
+        title = f"{response.columns[0]}: the forecast"
+        if response.times:
+            title += f" from {response.times[0]}"
+        write_bytes(path, forecast_png(history[:, 0], None, forecast, band, title=title))
 
 
 def _steps(part: float) -> float | int:
