@@ -17,7 +17,7 @@ from seqlab.cli.main import app
 from seqlab.data.datasets import DATASETS
 from seqlab.errors import UserError
 from seqlab.evaluate import forecast as scores
-from seqlab.families import get_family
+from seqlab.families import forecasting, get_family
 from seqlab.recipe import recipe_from_dict
 from seqlab.run import train_recipe
 
@@ -71,6 +71,9 @@ def test_real_data_report_has_every_metric_beside_the_baselines(sf) -> None:
         for metric in ("mae", "rmse", "smape", "mase"):
             assert math.isfinite(m[f"{prefix}{metric}"]), (name, metric)
     assert 0.0 <= m["test_coverage"] <= 1.0 and m["test_pinball"] > 0 and m["test_folds"] == 4
+    assert 0.0 <= m["test_coverage_uncalibrated"] <= 1.0  # CQR on the validation windows
+    widening = np.asarray(load_bundle(result.bundle).preprocessing.interval_widening)
+    assert widening.shape == (1, 24, 1) and np.isfinite(widening).all()
     # A 40-step model on the seasonal-naive base is near that base already.
     assert m["test_mase"] < 2 * m["test_seasonal_naive_mase"] < m["test_naive_mase"]
 
@@ -88,6 +91,30 @@ def test_baseline_scores_equal_the_forecast_module_s_own_backtest(sf) -> None:
     start, end = kept.split.span("test")
     assert kept.origins[-1] + horizon <= end and (np.diff(kept.origins) == horizon).all()
     assert kept.origins[0] >= start
+
+
+def test_conformal_widening_is_the_split_conformal_quantile_and_reaches_nominal_coverage() -> None:
+    rng = np.random.default_rng(0)
+    n, levels = 999, [0.1, 0.5, 0.9]
+
+    def draws(count: int) -> tuple[np.ndarray, np.ndarray]:
+        truth = rng.normal(0.0, 1.0, (count, 2, 1))  # (N, H, C); the true 80% band is ±1.28
+        found = np.broadcast_to([-0.5, 0.0, 0.5], (count, 2, 1, 3)).copy()  # far too narrow
+        return found, truth
+
+    found, truth = draws(n)
+    widening = forecasting.conformal_widening(found, truth, levels)
+    assert widening.shape == (1, 2, 1)
+    # Brute force: the ceil((n + 1) * 0.8)-th smallest conformity score, per step.
+    score = np.sort(np.maximum(-0.5 - truth, truth - 0.5)[:, 0, 0])
+    assert widening[0, 0, 0] == score[math.ceil((n + 1) * 0.8) - 1]
+    found, truth = draws(20_000)  # exchangeable new windows
+    moved = forecasting.widen(found, widening)
+    assert scores.coverage(truth, found[..., 0], found[..., -1]) < 0.45
+    assert scores.coverage(truth, moved[..., 0], moved[..., -1]) == pytest.approx(0.8, abs=0.02)
+    assert (moved[..., 1] == 0).all()  # the median is no pair's: it stays
+    # Too wide an interval is narrowed (a negative widening).
+    assert (forecasting.conformal_widening(found * 10, truth, levels) < 0).all()
 
 
 def test_the_scaler_is_fitted_on_the_training_span_only(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ steps, the last ``data.backtest_folds`` of them — of the model and, at the sam
 with the same history, the baselines of ``data.baselines`` (naive, seasonal naive,
 drift, ETS, ARIMA; seqlab.evaluate.forecast). Metrics: MAE, RMSE, sMAPE, MASE (scaled
 by the in-sample seasonal-naive error of the history), and for quantile models the
-coverage of the outer quantiles' interval and the pinball loss. Model:
+coverage of the outer quantiles' interval and the pinball loss. A quantile model's
+intervals are conformalised after training (CQR, Romano et al. 2019) on the validation
+windows — ``data.calibrate`` — and the report gives the coverage before and after. Model:
 :class:`~seqlab.models.forecaster.Forecaster`.
 """
 
@@ -71,6 +73,8 @@ class ForecastData(DataConfig):
     valid: float = 0.1  # a fraction of the series (< 1) or a number of steps (>= 1)
     test: float = 0.1
     backtest_folds: PositiveInt = 20  # the report's test windows (the last ones)
+    # Quantile models: conformalise each interval on the validation windows (CQR).
+    calibrate: bool = True
     baselines: list[str] = field(default_factory=lambda: list(BASELINE_NAMES))
 
 
@@ -89,6 +93,9 @@ class ForecastPreprocessing:
     covariate_mean: list[float] = field(default_factory=list)
     covariate_std: list[float] = field(default_factory=list)
     calendar_features: int = 0  # the last covariates are calendar features, computed
+    # CQR: per outer-inner quantile pair (lowest with highest, ...), (H, C) scaled amounts
+    # that widen (or narrow, when negative) the pair's interval; [] = as trained.
+    interval_widening: list[list[list[float]]] = field(default_factory=list)
 
     @property
     def scaler(self) -> Scaler:
@@ -184,6 +191,7 @@ class TimeSeriesForecasting(Family):
         **{metric: "min" for metric in (*POINT_METRICS, "pinball")},
         "coverage": "max",
         **{f"{b}_{m}": "min" for b in BASELINE_NAMES for m in POINT_METRICS},
+        "coverage_uncalibrated": "max",
     }
 
     # -------------------------------------------------------------- data
@@ -272,6 +280,25 @@ class TimeSeriesForecasting(Family):
         kept = SeriesData(series, scaled, covariates, split, origins)
         return Prepared(batches, processing, None, description, data=kept)
 
+    def train(
+        self, model: Forecaster, prepared: Prepared, recipe: Any, out: Path, resume: bool
+    ) -> Any:
+        """The training loop, then (quantile models) the conformal calibration of the
+        intervals on the validation windows, stored in the bundle's preprocessing."""
+        state = super().train(model, prepared, recipe, out, resume)
+        if model.config.quantiles and recipe.data.calibrate and len(prepared.batches["valid"]):
+            model.eval()
+            batches = list(prepared.batches["valid"])
+            widening = conformal_widening(
+                np.concatenate([self.scaled_forecast(model, b) for b in batches]),
+                np.concatenate([b.targets.numpy() for b in batches]),
+                model.config.quantiles,
+            )
+            prepared.preprocessing = dataclasses.replace(
+                prepared.preprocessing, interval_widening=widening.tolist()
+            )
+        return state
+
     @staticmethod
     def origins(split: Any, recipe: Any, length: int, horizon: int) -> np.ndarray:
         """The backtest origins: the last ``data.backtest_folds`` non-overlapping windows
@@ -303,14 +330,23 @@ class TimeSeriesForecasting(Family):
     def forecast(
         self, model: Forecaster, processing: ForecastPreprocessing, batch: ForecastBatch
     ) -> np.ndarray:
-        """(N, H, C, Q) forecasts in the data's units of a batch of scaled windows."""
-        device = next(model.parameters()).device
-        output = model(dataclasses.replace(batch, targets=None).to(device))
-        # Quantiles sorted per value (monotone rearrangement, Chernozhukov et al. 2010):
-        # crossing quantiles are never a better forecast, and intervals stay intervals.
-        scaled = np.sort(output.logits.float().cpu().numpy(), axis=-1)  # (N, H, C, Q)
+        """(N, H, C, Q) forecasts in the data's units of a batch of scaled windows, the
+        intervals calibrated as the bundle says."""
+        scaled = self.scaled_forecast(model, batch)
+        if processing.interval_widening:
+            scaled = widen(scaled, np.asarray(processing.interval_widening))
         inverse = processing.scaler.inverse(np.moveaxis(scaled, -1, -2))  # (N, H, Q, C)
         return np.moveaxis(inverse, -1, -2)
+
+    @staticmethod
+    @torch.no_grad()
+    def scaled_forecast(model: Forecaster, batch: ForecastBatch) -> np.ndarray:
+        """(N, H, C, Q) raw forecasts in the scaled units, quantiles sorted per value
+        (monotone rearrangement, Chernozhukov et al. 2010: crossing quantiles are never a
+        better forecast, and intervals stay intervals)."""
+        device = next(model.parameters()).device
+        output = model(dataclasses.replace(batch, targets=None).to(device))
+        return np.sort(output.logits.float().cpu().numpy(), axis=-1)
 
     def backtest(self, model: Forecaster, prepared: Prepared) -> dict[str, np.ndarray]:
         """The model's and each baseline's (F, H, C) forecasts at the backtest origins,
@@ -382,6 +418,12 @@ class TimeSeriesForecasting(Family):
             found, levels = result["quantiles"], model.config.quantiles
             metrics[f"{split}_coverage"] = scores.coverage(truth, found[..., 0], found[..., -1])
             metrics[f"{split}_pinball"] = scores.pinball(truth, found, levels)
+            if prepared.preprocessing.interval_widening:  # what calibration changed
+                as_trained = dataclasses.replace(prepared.preprocessing, interval_widening=[])
+                raw = self.backtest(model, dataclasses.replace(prepared, preprocessing=as_trained))
+                metrics[f"{split}_coverage_uncalibrated"] = scores.coverage(
+                    truth, raw["quantiles"][..., 0], raw["quantiles"][..., -1]
+                )
         baselines: dict[str, np.ndarray] = {}
         if recipe.eval.baseline:
             baselines = self.baselines(prepared, recipe.data.baselines)
@@ -400,10 +442,13 @@ class TimeSeriesForecasting(Family):
         ]
         if "quantiles" in result:
             lo, hi = model.config.quantiles[0], model.config.quantiles[-1]
-            lines.append(
+            line = (
                 f"{lo:g}-{hi:g} quantile interval covers {metrics[f'{split}_coverage']:.1%} "
                 f"(nominal {hi - lo:.0%})"
             )
+            if f"{split}_coverage_uncalibrated" in metrics:
+                line += f"; {metrics[f'{split}_coverage_uncalibrated']:.1%} before calibration"
+            lines.append(line)
         return metrics, lines
 
     def card_figures(self, model: Forecaster, prepared: Prepared) -> dict[str, tuple[str, bytes]]:
@@ -658,6 +703,35 @@ class TimeSeriesForecasting(Family):
         if response.times:
             title += f" from {response.times[0]}"
         write_bytes(path, forecast_png(history[:, 0], None, forecast, band, title=title))
+
+
+def conformal_widening(found: np.ndarray, truth: np.ndarray, levels: list[float]) -> np.ndarray:
+    """Conformalised quantile regression (Romano, Patterson & Candès 2019), per horizon
+    step and target: for each pair of quantiles (lowest with highest, then inwards) of
+    nominal coverage 1 - a = q_hi - q_lo, the ceil((n + 1)(1 - a))-th smallest of the
+    conformity scores max(q_lo - y, y - q_hi) over n calibration windows (the largest
+    when that rank exceeds n).
+
+    ``found`` (N, H, C, Q) sorted quantile forecasts, ``truth`` (N, H, C) -> (P, H, C)
+    amounts to subtract from q_lo and add to q_hi (negative: the interval was too wide)."""
+    count, pairs = len(found), len(levels) // 2
+    widening = np.zeros((pairs, *found.shape[1:3]))
+    for k in range(pairs):
+        lo, hi = found[..., k], found[..., len(levels) - 1 - k]
+        score = np.sort(np.maximum(lo - truth, truth - hi), axis=0)  # (N, H, C)
+        rank = math.ceil((count + 1) * (levels[-1 - k] - levels[k]))  # 1-based
+        widening[k] = score[min(rank, count) - 1]
+    return widening
+
+
+def widen(scaled: np.ndarray, widening: np.ndarray) -> np.ndarray:
+    """(N, H, C, Q) sorted quantiles with each pair's interval moved out by its (H, C)
+    amount of ``widening`` (P, H, C); sorted again, so quantiles never cross."""
+    moved = scaled.copy()
+    for k, amount in enumerate(widening):
+        moved[..., k] -= amount
+        moved[..., scaled.shape[-1] - 1 - k] += amount
+    return np.sort(moved, axis=-1)
 
 
 def _steps(part: float) -> float | int:
