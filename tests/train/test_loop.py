@@ -14,6 +14,7 @@ from seqlab.data.batching import ClassificationBatches
 from seqlab.errors import UserError
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.nn.encoders import RecurrentConfig
+from seqlab.train.callbacks import Callback
 from seqlab.train.config import TrainConfig
 from seqlab.train.loop import LearningRate, build_optimizer, evaluate, fit
 
@@ -237,3 +238,35 @@ def test_resume_refuses_a_different_recipe_and_devices_are_checked(tmp_path: Pat
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="no CUDA device"):
             fit(_model(), train, valid, TrainConfig(epochs=1, device="cuda", progress=False))
+
+
+def test_without_validation_batches_the_lowest_training_loss_is_kept(tmp_path: Path) -> None:
+    """No validation split (Fawaz et al. 2019): each epoch's mean training loss is the
+    monitored `loss`; the weights of the epoch with the lowest one come back."""
+    train, _ = _task()
+    empty = ClassificationBatches([], [], batch_size=32, shuffle=False)
+    assert len(empty) == 0
+    snapshots = []
+
+    class Sabotage(Callback):  # epoch 2's weights are kept, then wrecked (x -5) for epoch 3
+        def on_eval_end(self, state, metrics) -> None:
+            snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+            if state.epoch == 2:
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p.mul_(-5.0)
+
+    model = _model()
+    cfg = TrainConfig(lr=0.02, epochs=3, progress=False, log_every=100)
+    state = fit(model, train, empty, cfg, run_dir=tmp_path, callbacks=[Sabotage()])
+    losses = [h["train_loss"] for h in state.history]
+    assert losses[2] > losses[1] < losses[0]  # learning, then the sabotaged epoch
+    assert state.best_epoch == 2 and state.best == losses[1]
+    assert all(not k.startswith("valid_") for h in state.history for k in h)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[1][name]), name
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["loss"] for r in rows if r["kind"] == "train_epoch"] == losses
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(UserError, match="needs validation batches"):
+        fit(_model(), train, None, TrainConfig(epochs=1, monitor="accuracy", progress=False))

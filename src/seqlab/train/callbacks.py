@@ -36,6 +36,7 @@ class TrainState:
     best_epoch: int = 0
     stop: bool = False
     stop_reason: str = ""
+    monitored: str = "valid"  # the split on_eval_end's metrics are of ("train": no validation)
 
 
 class Callback:
@@ -82,7 +83,7 @@ class ProgressBar(Callback):
             done = self.progress.tasks[self.task].total
             self.progress.update(self.task, completed=done, loss=state.loss, lr=state.lr)
         text = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-        self.progress.console.print(f"  epoch {state.epoch} valid: {text}")
+        self.progress.console.print(f"  epoch {state.epoch} {state.monitored}: {text}")
 
     def on_train_end(self, state: TrainState) -> None:
         if self.progress is not None:
@@ -90,7 +91,9 @@ class ProgressBar(Callback):
 
 
 class MetricsLogger(Callback):
-    """Appends one JSON line per logged step and per evaluation to ``metrics.jsonl``."""
+    """Appends one JSON line per logged step and per evaluation to ``metrics.jsonl``:
+    ``kind`` "train" (a step), "valid" (an evaluation), "train_epoch" (an epoch's training
+    loss, when there is no validation split)."""
 
     def __init__(self, path: str | Path, every: int = 20) -> None:
         self.path, self.every = Path(path), every
@@ -134,7 +137,8 @@ class MetricsLogger(Callback):
             )
 
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
-        self._write({"kind": "valid", "epoch": state.epoch, "step": state.step, **metrics})
+        kind = "valid" if state.monitored == "valid" else f"{state.monitored}_epoch"
+        self._write({"kind": kind, "epoch": state.epoch, "step": state.step, **metrics})
 
 
 class LossPlot(Callback):
@@ -146,7 +150,10 @@ class LossPlot(Callback):
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
         from seqlab.evaluate.plots import plot_history
 
-        plot_history(state.history, self.path)
+        history = state.history
+        if state.monitored != "valid":  # no validation split: a valid line with no points
+            history = [{"valid_loss": math.nan, **record} for record in history]
+        plot_history(history, self.path)
 
 
 class EarlyStopping(Callback):

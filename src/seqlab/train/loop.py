@@ -2,9 +2,12 @@
 
 The loop calls ``model(batch, state)`` and reads ``output.loss``; validation sums come
 from ``model.metric_sums(output, batch)`` and each metric's direction from
-``model.METRICS``. When the batches say ``carries_state`` (a token stream cut for
-truncated BPTT) the loop passes each batch's final state, detached, into the next,
-as PyTorch's word_language_model example does; models keep nothing between calls.
+``model.METRICS``. Without validation batches (None, or none at all: a family trained
+on its whole training set, as Fawaz et al. 2019 train time-series classifiers) the
+epoch's mean training loss stands in for ``loss``, the only metric it can monitor.
+When the batches say ``carries_state`` (a token stream cut for truncated BPTT) the
+loop passes each batch's final state, detached, into the next, as PyTorch's
+word_language_model example does; models keep nothing between calls.
 Task differences live in the families and recipes, never in this loop.
 
 Checkpoints (``checkpoint.pt`` in the run folder, atomic) are written after every
@@ -261,6 +264,9 @@ def fit(
 ) -> TrainState:
     """Train ``model``; keep the best weights by ``cfg.monitor``; return the final state.
 
+    ``valid_batches`` None or empty: the monitored ``loss`` is each epoch's mean
+    training loss (nothing else can be monitored), and the history has no ``valid_*``.
+
     ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt``.
     ``resume=True`` continues from that checkpoint, exactly where it was written;
     ``recipe`` (the resolved recipe as a dict) is stored in it, and a resumption with
@@ -284,10 +290,18 @@ def fit(
             f"train.monitor '{cfg.monitor}' is not a validation metric",
             f"use one of {', '.join(directions)}",
         )
+    validating = valid_batches is not None and len(valid_batches) > 0
+    if not validating and cfg.monitor != "loss":
+        raise UserError(
+            f"train.monitor '{cfg.monitor}' needs validation batches, and there are none",
+            "monitor 'loss' (then the training loss is monitored) or keep a validation split",
+        )
     higher = directions[cfg.monitor] == "max"
     optimizer = build_optimizer(model, cfg)
     schedule = LearningRate(cfg, steps_per_epoch)
-    state = TrainState(steps_per_epoch=steps_per_epoch)
+    state = TrainState(
+        steps_per_epoch=steps_per_epoch, monitored="valid" if validating else "train"
+    )
     best_weights = copy.deepcopy(model.state_dict())
     stopper = (
         EarlyStopping(cfg.early_stopping, cfg.monitor, "max" if higher else "min")
@@ -412,7 +426,8 @@ def fit(
         if partial:
             save(epoch_done=False)  # a resumption continues mid-epoch, not from the eval
 
-        metrics = evaluate(model, valid_batches)
+        # No validation split: the epoch's running training loss, as Keras' monitor="loss".
+        metrics = evaluate(model, valid_batches) if validating else {"loss": state.loss}
         schedule.end_epoch(metrics[cfg.monitor], higher)
         value = metrics[cfg.monitor]
         if state.best is None or (value > state.best if higher else value < state.best):
@@ -423,7 +438,7 @@ def fit(
             "step": state.step,
             "lr": state.lr,
             "train_loss": state.loss,
-            **{f"valid_{k}": v for k, v in metrics.items()},
+            **({f"valid_{k}": v for k, v in metrics.items()} if validating else {}),
             **({"partial_epoch": True} if partial else {}),
         }
         state.history.append(record)
