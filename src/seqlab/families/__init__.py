@@ -7,6 +7,7 @@ here, a recipe, one line below, its tests (docs/architecture.md).
 from __future__ import annotations
 
 from seqlab.errors import UserError, did_you_mean
+from seqlab.families.anomaly import TimeSeriesAnomaly
 from seqlab.families.base import Family, GenerateRequest, GenerateResponse, Prepared
 from seqlab.families.classification import SeriesClassification, TextClassification
 from seqlab.families.fill_mask import FillMask
@@ -23,6 +24,7 @@ FAMILIES: dict[str, Family] = {
     "translation": Translation(),
     "token-classification": TokenClassification(),
     "time-series-forecasting": TimeSeriesForecasting(),
+    "time-series-anomaly": TimeSeriesAnomaly(),
 }
 
 
