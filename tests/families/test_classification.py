@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +34,47 @@ def test_limit_takes_a_seeded_random_subset_of_both_classes() -> None:
     assert len(prepared.data["test"][1]) == 1057  # the fixed 10% test split stays whole
 
 
-def test_one_nearest_neighbour_baseline_matches_brute_force() -> None:
-    recipe = load_recipe(RECIPES / "ucr-ecg200-gru.toml")
+def test_one_nearest_neighbour_baseline_matches_brute_force_on_the_whole_train_set() -> None:
+    """The baselines see the official training set (train + valid), as the archive's."""
+    recipe = load_recipe(RECIPES / "ucr-ecg200-gru.toml", ['data.baselines=["nn1_euclidean"]'])
     family = FAMILIES["time-series-classification"]
     prepared = family.prepare(recipe)
-    train_x, train_y = prepared.data["train"]
+    (train_x, train_y), (valid_x, valid_y) = prepared.data["train"], prepared.data["valid"]
+    train_x, train_y = [*train_x, *valid_x], [*train_y, *valid_y]
+    assert len(train_y) == 100
     test_x, test_y = prepared.data["test"]
     brute = [train_y[int(np.argmin([np.sum((a - b) ** 2) for b in train_x]))] for a in test_x]
     expected = float(np.mean(np.asarray(brute) == np.asarray(test_y)))
-    assert family.baseline(prepared.data, "test")["nn1_euclidean_accuracy"] == pytest.approx(
-        expected
-    )
+    got = family.baseline(prepared.data, "test", recipe.data)
+    assert got["nn1_euclidean_accuracy"] == pytest.approx(expected) == 0.88  # UCR: ED 0.880
+    assert set(got) == {"nn1_euclidean_accuracy", "nn1_euclidean_seconds"}
+
+
+def test_valid_zero_trains_on_the_whole_train_set_monitoring_the_training_loss(
+    tmp_path: Path,
+) -> None:
+    """Fawaz et al. 2019's protocol: no validation split, the lowest training loss kept."""
+    quick = ["data.valid=0", "train.epochs=3", "train.progress=false", "data.baselines=[]"]
+    recipe = load_recipe(RECIPES / "ucr-ecg200-fcn.toml", quick)
+    prepared = recipe.family.prepare(recipe)
+    assert len(prepared.data["train"][1]) == 100 and len(prepared.data["valid"][1]) == 0
+    assert len(prepared.batches["valid"]) == 0 and "no validation split" in prepared.description
+    result = train_recipe(recipe, tmp_path / "run")
+    assert not any(key.startswith("valid_") for key in result.metrics)
+    assert 0.0 <= result.metrics["test_accuracy"] <= 1.0 and result.metrics["epochs"] == 3
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in rows if r["kind"] == "train_epoch"]
+    assert len(epochs) == 3 and not [r for r in rows if r["kind"] == "valid"]
+    best = min(range(3), key=lambda i: epochs[i]["loss"])
+    assert result.metrics["best_epoch"] == best + 1
+    for bad, match in (
+        ("train.monitor=accuracy", "needs a validation split"),
+        ("eval.split=valid", "keeps no validation split"),
+    ):
+        with pytest.raises(UserError, match=match):
+            load_recipe(RECIPES / "ucr-ecg200-fcn.toml", ["data.valid=0", bad])
+    with pytest.raises(UserError, match=r"data\.valid: input should be less than 1"):
+        load_recipe(RECIPES / "ucr-ecg200-fcn.toml", ["data.valid=1"])
 
 
 @pytest.mark.e2e
