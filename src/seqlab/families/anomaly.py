@@ -45,6 +45,7 @@ from seqlab.data.datasets import load_dataset, split_indices
 from seqlab.errors import UserError
 from seqlab.evaluate import anomaly as scores
 from seqlab.families.base import Family, Prepared, validated
+from seqlab.families.classification import SeriesClassification
 from seqlab.models.autoencoder import SeriesAutoencoder, SeriesAutoencoderConfig
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -508,13 +509,9 @@ class TimeSeriesAnomaly(Family):
         ]
 
     def request_from_text(self, text: str, top_k: int = 1, **options: Any) -> BaseModel:
-        """``"0.1, 0.5, 0.3"`` or ``"0.1 0.5 0.3"``: one series (``top_k`` is ignored)."""
-        try:
-            values = [float(v) for v in text.replace(",", " ").split()]
-        except ValueError:
-            raise UserError(
-                f"cannot read a series from {text[:40]!r}", "give numbers, e.g. '0.1 0.5 0.3'"
-            ) from None
+        """``"0.1, 0.5, 0.3"`` or ``"0.1 0.5 0.3"``: one series, read as the series
+        classifier reads it (``top_k`` is ignored)."""
+        values = SeriesClassification().request_from_text(text).values
         return validated(self.Request, values=values, **options)
 
     def requests_from_file(
