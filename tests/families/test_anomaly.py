@@ -291,3 +291,28 @@ def test_the_shipped_recipe_parses_and_its_example_input_fits() -> None:
     assert recipe.task == "time-series-anomaly" and recipe.data.options["name"] == "ECG5000"
     request = FAMILY.request_from_text(FAMILY.example_input)
     assert len(request.values) == 140
+
+
+def test_seqlab_ts_anomaly_on_a_file_and_on_the_data_set(trained: Path, tmp_path: Path) -> None:
+    bundle = str(trained / "bundle")
+    path = tmp_path / "rows.tsv"
+    path.write_text("\n".join(_ucr_rows("TEST", [0, 1, 2])) + "\n")
+    result = runner.invoke(app, ["ts", "anomaly", bundle, "--csv", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["input"] for r in rows] == [f"{path}:{i}" for i in (1, 2, 3)]
+    assert set(rows[0]) == {
+        "input", "score", "anomalous", "threshold", "worst_step", "worst_step_score"
+    }  # fmt: skip
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(
+        app, ["ts", "anomaly", bundle, "--data", "ucr/ECG5000", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4501 and lines[1].startswith("ECG5000 test 1 (class 1),")
+    first = float(lines[1].split(",")[1])
+    assert first == pytest.approx(rows[0]["score"], rel=1e-5)
+    evaluated = runner.invoke(app, ["evaluate", bundle, "--dataset", "ucr/ECG5000"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "test_pca_roc_auc" in json.loads(evaluated.output)

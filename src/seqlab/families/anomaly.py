@@ -209,6 +209,7 @@ class TimeSeriesAnomaly(Family):
     example = "recipes/ecg5000-anomaly.toml"
     example_input = EXAMPLE
     uses_tokenizer = False
+    ts_verbs = ("anomaly",)
     metrics: ClassVar[dict[str, str]] = {
         **SeriesAutoencoder.METRICS,
         **{m: "max" for m in DETECTOR_METRICS},
@@ -526,6 +527,36 @@ class TimeSeriesAnomaly(Family):
             (f"{path}:{row}", AnomalyRequest(values=s.tolist())) for row, s in enumerate(series, 1)
         ]
 
+    def requests_from_dataset(self, bundle: Any, dataset: str) -> list[tuple[str, BaseModel]]:
+        """``seqlab ts anomaly --data ucr/ECG5000``: every series of the test split of a
+        registered labelled set, shown with its position and class."""
+        name, _, inner = dataset.partition("/")
+        self.check_dataset(name, (self.task,))
+        recipe = bundle.recipe
+        options = {"name": inner} if inner else dict(recipe.data.options) if recipe else {}
+        ts = load_dataset(name, **options)
+        return [
+            (
+                f"{ts.name} test {i} (class {ts.label_names[k]})",
+                AnomalyRequest(values=row[~np.isnan(row)].tolist()),
+            )
+            for i, (row, k) in enumerate(zip(ts.test_x, ts.test_y, strict=True), 1)
+        ]
+
+    def rows(self, shown: str, response: Any) -> list[dict[str, Any]]:
+        """One row a series: its score, the verdict, the threshold and its worst step."""
+        worst = int(np.argmax(response.step_scores))
+        return [
+            {
+                "input": shown,
+                "score": response.score,
+                "anomalous": response.anomalous,
+                "threshold": response.threshold,
+                "worst_step": worst,
+                "worst_step_score": response.step_scores[worst],
+            }
+        ]
+
     def evaluate_file(self, bundle: Any, path: str) -> dict[str, Any]:
         """ROC-AUC, PR-AUC and F1 at the bundle's threshold on a labelled file."""
         processing: AnomalyPreprocessing = bundle.preprocessing
@@ -556,7 +587,7 @@ class TimeSeriesAnomaly(Family):
             f"worst step {worst}: {response.step_scores[worst]:.4g})"
         )
 
-    def plot(self, response: AnomalyResponse, path: str) -> None:
+    def plot(self, response: AnomalyResponse, path: str, request: Any = None) -> None:
         """The series and its reconstruction above the per-step scores, as a PNG."""
         from seqlab.evaluate.plots import save_figure
 
