@@ -89,7 +89,8 @@ def test_dtw_window_zero_is_euclidean_and_warping_helps_shifted_shapes() -> None
 
 
 def test_minirocket_separates_a_synthetic_problem_and_is_deterministic() -> None:
-    """Sines of period 8 vs 20 under noise and random phase: MiniRocket finds them."""
+    """Sines of period 8 vs 20 under noise and random phase: MiniRocket finds them; a
+    seed gives the same predictions on 2 threads (the default) and on 1."""
     rng = np.random.default_rng(3)
 
     def make(count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -104,7 +105,7 @@ def test_minirocket_separates_a_synthetic_problem_and_is_deterministic() -> None
 
     (train_x, train_y), (test_x, test_y) = make(40), make(60)
     first = minirocket(train_x, train_y, test_x, seed=7, n_kernels=840)
-    again = minirocket(train_x, train_y, test_x, seed=7, n_kernels=840)
+    again = minirocket(train_x, train_y, test_x, seed=7, n_kernels=840, n_jobs=1)
     assert (first == test_y).mean() >= 0.95
     assert np.array_equal(first, again)
     # variable lengths and series shorter than the 9-tap kernels are zero-padded

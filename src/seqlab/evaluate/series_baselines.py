@@ -16,7 +16,7 @@ are any integers (class ids); a prediction is one of the training labels.
   by leave-one-out on train; ``window=None`` or 1 is its unconstrained "DTW (w=100)").
 - :func:`minirocket`: aeon's MiniRocket transform (~10,000 features of random dilated
   convolutions) + scikit-learn's RidgeClassifierCV (Dempster, Schmidt & Webb 2021), the
-  strong and fast reference of the archive.
+  strong and fast reference of the archive (``n_jobs`` numba threads).
 
 dtaidistance and aeon are the optional extra ``ts`` (``pip install 'seqlab[ts]'``);
 each is imported inside its function, and a missing one is a :class:`UserError`.
@@ -154,7 +154,7 @@ def minirocket(
     test_x: Series,
     seed: int = 0,
     n_kernels: int = 10_000,
-    n_jobs: int = 1,
+    n_jobs: int = 2,
 ) -> np.ndarray:
     """(M,) labels predicted by MiniRocket + RidgeClassifierCV, aeon's
     ``MiniRocketClassifier`` (its defaults: 10,000 kernels, at most 32 dilations each,
@@ -163,7 +163,8 @@ def minirocket(
     aeon takes an (N, 1, T) array of equal-length series: series of different lengths
     (and any shorter than MiniRocket's 9-tap kernels) are zero-padded on the right to the
     longest of both sets, as :func:`nn1_euclidean` pads them. ``seed`` fixes the random
-    biases' choice of training examples, so a seed gives the same predictions.
+    biases' choice of training examples, so a seed gives the same predictions (with any
+    ``n_jobs``: the transform is parallel over series, numba threads).
     """
     labels = _labels(train_x, train_y)
     if len(test_x) == 0:

@@ -527,7 +527,8 @@ class SeriesClassification(_Classification):
 
         Fitted on the whole official training set — the network's train and validation
         series — when ``split`` is the test set, as the UCR archive's numbers are (on train
-        alone when it is the validation split). ``data.limit`` shrinks it as it does train.
+        alone when it is the validation split); ``data.limit`` and ``eval_limit`` shrink it
+        as they shrink those splits.
         """
         data = data if data is not None else SeriesClassificationData()
         train_x, train_y = splits["train"]
