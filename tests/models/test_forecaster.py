@@ -177,10 +177,11 @@ def test_every_strategy_learns_a_sine_and_quantiles_cover_the_noise(strategy: st
     assert 0.65 < float(coverage) < 0.95  # nominal 80 %
 
 
-@pytest.mark.parametrize("base", ["last", "seasonal"])
+@pytest.mark.parametrize("base", ["last", "seasonal", "linear"])
 def test_a_zeroed_head_on_a_base_is_the_naive_forecast(base: str) -> None:
     """The direct head corrects a simple forecast: with its last layer zeroed the model
-    forecasts exactly evaluate.forecast's naive / seasonal-naive."""
+    forecasts exactly evaluate.forecast's naive / seasonal-naive (the linear base starts
+    at the seasonal-naive map, then learns)."""
     from seqlab.evaluate.forecast import naive, seasonal_naive
 
     season = 4
@@ -201,3 +202,6 @@ def test_a_zeroed_head_on_a_base_is_the_naive_forecast(base: str) -> None:
         Forecaster(dataclasses.replace(config, strategy="seq2seq"))
     with pytest.raises(ValueError, match="input_length >= season"):
         Forecaster(dataclasses.replace(config, base="seasonal", season=L + 1))
+    if base == "linear":  # a trainable map: it gets gradients, unlike the fixed bases
+        model.train()(batch).loss.backward()
+        assert model.base_map is not None and model.base_map.weight.grad.abs().sum() > 0

@@ -71,8 +71,10 @@ class ForecasterConfig:
     head_hidden: PositiveInt = 128  # direct: the MLP's hidden width
     # direct: the head predicts the change from a simple forecast read off the inputs —
     # "last" (the last value repeated) or "seasonal" (the last season repeated) — a skip
-    # connection that lets a small network start at the seasonal-naive forecast.
-    base: Literal["none", "last", "seasonal"] = "none"
+    # connection that lets a small network start at the seasonal-naive forecast — or
+    # "linear": a learned linear map from the window's L values to the H steps, per
+    # target (DLinear's linear part, Zeng et al. 2023), started at the seasonal-naive map.
+    base: Literal["none", "last", "seasonal", "linear"] = "none"
     season: PositiveInt = 1  # steps per season (from the data)
     dropout: DropoutRate = 0.0
     input_length: PositiveInt = 1
@@ -118,8 +120,18 @@ class Forecaster(nn.Module):
         self.decoder: Recurrent | None = None
         if config.base != "none" and config.strategy != "direct":
             raise ValueError(f"base = {config.base!r} needs the direct strategy")
-        if config.base == "seasonal" and config.season > config.input_length:
-            raise ValueError(f"base = 'seasonal' needs input_length >= season ({config.season})")
+        if config.base in ("seasonal", "linear") and config.season > config.input_length:
+            raise ValueError(
+                f"base = {config.base!r} needs input_length >= season ({config.season})"
+            )
+        self.base_map: nn.Linear | None = None
+        if config.base == "linear":
+            self.base_map = nn.Linear(config.input_length, config.horizon)
+            with torch.no_grad():  # start at the seasonal-naive forecast
+                self.base_map.weight.zero_()
+                self.base_map.bias.zero_()
+                steps = self._seasonal_steps(config.input_length)
+                self.base_map.weight[torch.arange(config.horizon), steps] = 1.0
         if config.strategy == "direct":
             self.head = nn.Sequential(
                 nn.Linear(d + config.horizon * f, config.head_hidden),
@@ -179,13 +191,19 @@ class Forecaster(nn.Module):
 
     def _base(self, inputs: Tensor) -> Tensor:
         """(B, L, C) -> (B, H, C): the simple forecast the direct head corrects."""
-        horizon, season = self.config.horizon, self.config.season
+        horizon = self.config.horizon
         if self.config.base == "last":
             return inputs[:, -1:].expand(-1, horizon, -1)
         if self.config.base == "seasonal":
-            steps = inputs.shape[1] - season + torch.arange(horizon, device=inputs.device) % season
-            return inputs[:, steps]
+            return inputs[:, self._seasonal_steps(inputs.shape[1], inputs.device)]
+        if self.base_map is not None:  # (B, L, C) -> (B, C, L) -> (B, C, H) -> (B, H, C)
+            return self.base_map(inputs.transpose(1, 2)).transpose(1, 2)
         return inputs.new_zeros(inputs.shape[0], horizon, inputs.shape[2])
+
+    def _seasonal_steps(self, length: int, device: torch.device | None = None) -> Tensor:
+        """(H,) the window step each horizon step repeats in the seasonal-naive forecast."""
+        season = self.config.season
+        return length - season + torch.arange(self.config.horizon, device=device) % season
 
     def _recursive(self, batch: ForecastBatch) -> tuple[Tensor, Tensor | None]:
         """Teacher-forced: the one-step predictions over the whole window and the loss on
