@@ -161,3 +161,18 @@ def test_a_config_round_trips_through_a_bundle_dict() -> None:
         SeriesAutoencoder(forecast)
     uni = dataclasses.replace(forecast, encoder=RecurrentConfig("lstm", hidden_size=4))
     assert not hasattr(SeriesAutoencoder(uni), "decoder")  # a forecaster has no decoder
+
+
+def test_the_decoder_s_time_code_depends_on_the_length_only() -> None:
+    model = _model(time_features=3)
+    code = model.time_code(torch.tensor([5, 3]), 5)  # (B, T, 2K + 1)
+    assert code.shape == (2, 5, 7)
+    u = torch.linspace(0, 1, 5)
+    torch.testing.assert_close(code[0, :, 0], u)
+    torch.testing.assert_close(code[1, :3, 0], torch.tensor([0.0, 0.5, 1.0]))
+    torch.testing.assert_close(code[0, :, 1], torch.sin(torch.pi * u))  # k = 1
+    torch.testing.assert_close(code[0, :, 6], torch.cos(3 * torch.pi * u))  # k = 3
+    plain = _model(time_features=0)
+    assert plain.decoder.rnn.input_size == plain.config.latent_size
+    output = plain(Batch(torch.randn(2, 6), torch.tensor([6, 4])))
+    assert output.logits.shape == (2, 6)

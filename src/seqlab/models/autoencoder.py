@@ -10,7 +10,7 @@ a squared error and a series by the mean over its valid steps:
   anomaly detection"; Srivastava et al. 2015)::
 
       x (B, T, F) --encoder--> (B, T, D) --pool (last / mean)--> (B, D) --linear--> z (B, L)
-      z --> the decoder's initial state, and z again as its input at every step
+      z --> the decoder's initial state, and [z ‖ time code of step t] its input at step t
       decoder (B, T, H) --linear--> x̂ (B, T, F);   error_t = mean_f (x̂_t - x_t)²
 
   The decoder sees nothing of the series but z, so the L numbers of z are the only
@@ -20,6 +20,14 @@ a squared error and a series by the mean over its valid steps:
   predictor, which follows an abnormal beat almost as closely as a normal one. On
   ECG5000's validation slice, after 20 epochs of the same LSTM 64 / latent 16 model:
   ROC-AUC 0.98 latent-fed, 0.86 teacher-forced (and 0.89 for ``forecast`` below).
+
+  The time code (``time_features = K``) is where step t lies in its series, u = t / (T_i
+  - 1), with sin(kπu) and cos(kπu) for k = 1..K: the same for every series of a length,
+  so it adds no path from the input. Without it a decoder fed a constant z must count
+  the steps itself to place each wave of a beat; with it (K = 4, bidirectional LSTM 64
+  encoder, 100 epochs) the normal validation beats of ECG5000 reconstruct 5x closer
+  (mean squared error 0.046 vs 0.23) and validation ROC-AUC rises from 0.990 to
+  0.998-1.0 (two seeds).
 
 * ``forecast``: a causal encoder reads the series shifted right by one step (a 0 first —
   the mean of a z-normalised series) and a linear head predicts x_t from x_{<t} at every
@@ -41,7 +49,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
-from seqlab.config import DropoutRate, PositiveInt
+from seqlab.config import DropoutRate, NonNegativeInt, PositiveInt
 from seqlab.data.batching import Batch
 from seqlab.models.output import ModelOutput, State
 from seqlab.nn.cells import CELLS
@@ -66,6 +74,7 @@ class SeriesAutoencoderConfig:
     decoder: RecurrentConfig = field(
         default_factory=lambda: RecurrentConfig("lstm", hidden_size=64, num_layers=1)
     )
+    time_features: NonNegativeInt = 4  # K: the decoder's time code (module doc); 0 = none
     dropout: DropoutRate = 0.0  # on the encoder's outputs (and z)
     input_size: PositiveInt = 1  # F
 
@@ -107,7 +116,8 @@ class SeriesAutoencoder(nn.Module):
         self.to_latent = nn.Linear(d, config.latent_size)
         # z -> the decoder's initial hidden states (cell states start at zero).
         self.to_state = nn.Linear(config.latent_size, decoder.num_layers * decoder.hidden_size)
-        self.decoder = build_encoder(decoder, config.latent_size)
+        code = 2 * config.time_features + 1 if config.time_features else 0
+        self.decoder = build_encoder(decoder, config.latent_size + code)
         self._state_parts = CELLS[decoder.type].state_size  # 2 for LSTMs: (h, c)
         self.head = nn.Linear(decoder.hidden_size, f)
 
@@ -117,6 +127,14 @@ class SeriesAutoencoder(nn.Module):
         outputs, _ = self.encoder(x, lengths)  # (B, T, D)
         pooled, _ = self.pool(self.dropout(outputs), lengths)  # (B, D)
         return torch.tanh(self.to_latent(pooled))
+
+    def time_code(self, lengths: Tensor, steps: int) -> Tensor:
+        """(B,) lengths -> (B, T, 2K + 1): u = t / (T_i - 1), sin(kπu), cos(kπu), k = 1..K."""
+        k = torch.arange(1, self.config.time_features + 1, device=lengths.device)
+        t = torch.arange(steps, device=lengths.device).unsqueeze(0)  # (1, T)
+        u = (t / (lengths.unsqueeze(1) - 1).clamp(min=1)).unsqueeze(-1)  # (B, T, 1)
+        angles = torch.pi * u * k  # (B, T, K)
+        return torch.cat([u, torch.sin(angles), torch.cos(angles)], dim=-1)
 
     def _decoder_state(self, z: Tensor) -> State:
         """z (B, L) -> the decoder's initial state: S tensors (layers, B, H)."""
@@ -133,6 +151,9 @@ class SeriesAutoencoder(nn.Module):
             return self.head(self.dropout(outputs))
         z = self.dropout(self.latent(x, lengths))  # (B, L)
         steps = z.unsqueeze(1).expand(-1, x.shape[1], -1)  # (B, T, L)
+        if self.config.time_features:
+            code = self.time_code(lengths, x.shape[1]).to(z.dtype)
+            steps = torch.cat([steps, code], dim=-1)  # (B, T, L + 2K + 1)
         outputs, _ = self.decoder(steps, lengths, self._decoder_state(z))  # (B, T, H)
         return self.head(outputs)
 
