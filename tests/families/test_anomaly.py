@@ -316,3 +316,15 @@ def test_seqlab_ts_anomaly_on_a_file_and_on_the_data_set(trained: Path, tmp_path
     evaluated = runner.invoke(app, ["evaluate", bundle, "--dataset", "ucr/ECG5000"])
     assert evaluated.exit_code == 0, evaluated.output
     assert "test_pca_roc_auc" in json.loads(evaluated.output)
+
+
+def test_the_forecast_residual_scorer_trains_and_predicts(tmp_path: Path) -> None:
+    from seqlab.run import train_recipe
+
+    raw = _raw(limit=48, eval_limit=200)
+    raw["model"] = {"mode": "forecast", "encoder": {"type": "gru", "hidden_size": 8}}
+    result = train_recipe(recipe_from_dict(raw), tmp_path / "run")
+    assert "forecaster" in result.lines[0] and 0.0 <= result.metrics["test_roc_auc"] <= 1.0
+    bundle = load_bundle(result.bundle)
+    (answer,) = bundle.predict([FAMILY.request_from_text(FAMILY.example_input)])
+    assert len(answer.step_scores) == 140 and answer.threshold == bundle.preprocessing.threshold
