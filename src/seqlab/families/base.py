@@ -177,9 +177,7 @@ class Family:
             raise UserError(f"bundle {bundle.path} has no recipe", "pass --data FILE instead")
         recipe = bundle.recipe
         if dataset is not None:
-            name, _, inner = dataset.partition("/")
-            options = {**recipe.data.options, "name": inner} if inner else recipe.data.options
-            self.check_dataset(name, (self.task,))
+            name, options = self.dataset_options(recipe, dataset)
             data = dataclasses.replace(recipe.data, dataset=name, options=options)
             recipe = dataclasses.replace(recipe, data=data)
         recipe.eval.split, recipe.eval.samples = split, 0
@@ -203,6 +201,14 @@ class Family:
         from seqlab.data.readers import read_lines
 
         return [(line, self.request_from_text(line, top_k=top_k)) for line in read_lines(path)]
+
+    def dataset_options(self, recipe: Recipe | None, dataset: str) -> tuple[str, dict[str, Any]]:
+        """``"ucr/CBF"`` -> ``("ucr", {..., "name": "CBF"})``: a registered data set for this
+        task and its loader options (the recipe's, when ``dataset`` names no inner set)."""
+        name, _, inner = dataset.partition("/")
+        self.check_dataset(name, (self.task,))
+        options = dict(recipe.data.options) if recipe is not None else {}
+        return name, ({**options, "name": inner} if inner else options)
 
     def requests_from_dataset(self, bundle: Bundle, dataset: str) -> list[tuple[str, BaseModel]]:
         """``seqlab ts ... --data NAME``: (shown input, request) pairs for the inputs of a

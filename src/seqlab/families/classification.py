@@ -462,6 +462,7 @@ class SeriesClassification(_Classification):
     example = "recipes/ucr-ecg200-gru.toml"
     example_input = "0.1 0.5 0.9 0.3"
     uses_tokenizer = False
+    ts_verbs = ("classify",)
 
     def check_recipe(self, recipe: Any) -> None:
         """Refuse a text encoder, an unknown baseline, and with ``data.valid = 0`` a
@@ -499,16 +500,22 @@ class SeriesClassification(_Classification):
         # series, e.g. in ElectricDevices) by the first training series, as the archive.
         parts = {name: np.sort(part) for name, part in parts.items()}
 
-        def rows(x: np.ndarray) -> list[np.ndarray]:
-            # Variable-length UCR series end in NaN padding: keep the valid prefix.
-            return [row[~np.isnan(row)].astype(np.float32) for row in x]
-
-        train_x, train_y = rows(ts.train_x), ts.train_y.tolist()
+        # Variable-length UCR series end in NaN padding: each keeps its valid prefix.
+        names = list(ts.label_names)
+        if labels is None:
+            train_y, test_y = ts.train_y.tolist(), ts.test_y.tolist()
+        else:  # a bundle's classes, in its order; a class it does not know is refused
+            where = f"UCR `{ts.name}`"
+            train_y, test_y = (
+                label_ids([names[k] for k in y], labels, where) for y in (ts.train_y, ts.test_y)
+            )
+            names = labels
+        train_x = ts.series("train")
         splits = {
             name: ([train_x[i] for i in parts[name]], [train_y[i] for i in parts[name]])
             for name in ("train", "valid")
         }
-        splits["test"] = (rows(ts.test_x), ts.test_y.tolist())
+        splits["test"] = (ts.series("test"), test_y)
         name = data.options.get("name", "?")
         held_out = (
             f"{data.valid:.0%} of train for validation"
@@ -516,7 +523,7 @@ class SeriesClassification(_Classification):
             else "no validation split: the lowest training loss is kept"
         )
         description = f"UCR `{name}` (official train/test; {held_out})"
-        return splits, list(ts.label_names), description
+        return splits, names, description
 
     def encode(self, source: Any, inputs: list[Any]) -> list[np.ndarray]:
         limit = source.preprocessing.max_length
@@ -557,6 +564,20 @@ class SeriesClassification(_Classification):
             results[f"{name}_accuracy"] = float((np.asarray(predicted) == truth).mean())
             results[f"{name}_seconds"] = round(time.perf_counter() - started, 2)
         return results
+
+    def requests_from_dataset(self, bundle: Any, dataset: str) -> list[tuple[str, BaseModel]]:
+        """``seqlab ts classify --data ucr/CBF``: every test series of a registered set,
+        shown with its position and true class."""
+        name, options = self.dataset_options(bundle.recipe, dataset)
+        ts = load_dataset(name, **options)
+        return [
+            (shown, SeriesClassificationRequest(values=row.tolist()))
+            for shown, row in ts.shown_test_series()
+        ]
+
+    def rows(self, shown: str, response: ClassificationResponse) -> list[dict[str, Any]]:
+        """One row a series: the predicted class and its probability."""
+        return [{"input": shown, "label": response.label, "score": response.score}]
 
     def raw_input(self, request: SeriesClassificationRequest) -> list[float]:
         return request.values
