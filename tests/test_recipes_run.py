@@ -49,6 +49,10 @@ def test_recipe_trains_and_its_bundle_predicts(path: Path, tmp_path: Path) -> No
         horizon = bundle.preprocessing.horizon
         assert len(answer.forecast) == len(answer.times) == horizon
         return
+    if hasattr(answer, "anomalous"):  # a detector: a score per step, the bundle's threshold
+        assert len(answer.step_scores) == len(answer.series) >= 1
+        assert answer.threshold == bundle.preprocessing.threshold
+        return
     if hasattr(answer, "tags"):  # a tagger: each token's two likeliest tags
         assert answer.top is not None and len(answer.top) == len(answer.tokens)
         for pair in answer.top:

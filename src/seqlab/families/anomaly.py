@@ -261,9 +261,6 @@ class TimeSeriesAnomaly(Family):
             self.check_dataset(data.dataset, (self.task,))
             ts = load_dataset(data.dataset, **data.options)
 
-            def rows(x: np.ndarray) -> list[np.ndarray]:
-                return [row[~np.isnan(row)] for row in x]  # UCR pads shorter series with NaN
-
             names = ts.label_names
             unknown = sorted(set(data.normal_classes) - set(names))
             if unknown:
@@ -271,7 +268,7 @@ class TimeSeriesAnomaly(Family):
                     f"data.normal_classes {unknown} are not classes of {ts.name}",
                     f"its classes are {names}",
                 )
-            train_x, test_x = rows(ts.train_x), rows(ts.test_x)
+            train_x, test_x = ts.series("train"), ts.series("test")  # without NaN padding
             train_y = anomaly_labels([names[k] for k in ts.train_y], data.normal_classes)
             test_y = anomaly_labels([names[k] for k in ts.test_y], data.normal_classes)
             where = f"UCR `{ts.name}`"
@@ -530,17 +527,10 @@ class TimeSeriesAnomaly(Family):
     def requests_from_dataset(self, bundle: Any, dataset: str) -> list[tuple[str, BaseModel]]:
         """``seqlab ts anomaly --data ucr/ECG5000``: every series of the test split of a
         registered labelled set, shown with its position and class."""
-        name, _, inner = dataset.partition("/")
-        self.check_dataset(name, (self.task,))
-        recipe = bundle.recipe
-        options = {"name": inner} if inner else dict(recipe.data.options) if recipe else {}
+        name, options = self.dataset_options(bundle.recipe, dataset)
         ts = load_dataset(name, **options)
         return [
-            (
-                f"{ts.name} test {i} (class {ts.label_names[k]})",
-                AnomalyRequest(values=row[~np.isnan(row)].tolist()),
-            )
-            for i, (row, k) in enumerate(zip(ts.test_x, ts.test_y, strict=True), 1)
+            (shown, AnomalyRequest(values=row.tolist())) for shown, row in ts.shown_test_series()
         ]
 
     def rows(self, shown: str, response: Any) -> list[dict[str, Any]]:
