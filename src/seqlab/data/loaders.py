@@ -120,18 +120,6 @@ class TextClassification:
     def num_classes(self) -> int:
         return len(self.label_names)
 
-    def series(self, split: str) -> list[np.ndarray]:
-        """The ``"train"`` or ``"test"`` series, each without its NaN padding."""
-        rows = self.train_x if split == "train" else self.test_x
-        return [row[~np.isnan(row)] for row in rows]
-
-    def shown_test_series(self) -> list[tuple[str, np.ndarray]]:
-        """(``"NAME test i (class c)"``, series) for every test series, i from 1."""
-        return [
-            (f"{self.name} test {i} (class {self.label_names[k]})", row)
-            for i, (row, k) in enumerate(zip(self.series("test"), self.test_y, strict=True), 1)
-        ]
-
     def kfold(
         self, k: int = 10, seed: int = 0
     ) -> Iterator[tuple[tuple[list[str], list[int]], tuple[list[str], list[int]]]]:
