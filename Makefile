@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml requirements/data.txt
 	$(BIN)/seqlab datasets prepare fortunes-ru || echo "fortunes-ru not prepared: its tests skip"
 	$(BIN)/seqlab datasets prepare brown || echo "brown not prepared: its tests skip"
 	$(BIN)/seqlab datasets prepare libreoffice-en-ru || echo "libreoffice-en-ru not prepared: its tests skip"
+	# MiniRocket's numba kernels, compiled once into their cache (not in every test run).
+	$(BIN)/python -c "from seqlab.evaluate.series_baselines import warm_up; warm_up()" || echo "MiniRocket not compiled"
 	touch $(STAMP)
 
 install: $(STAMP)

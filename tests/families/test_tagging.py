@@ -89,7 +89,7 @@ def test_predictions_come_back_in_the_data_scheme(ner) -> None:
     [every] = bundle.predict([family.request_from_text(text, top_k=len(labels))])
     assert every.tags == one.tags and len(every.top) == len(one.tokens)
     for scores in every.top:  # the CRF's marginals: a distribution over the tags per token
-        assert sum(s.score for s in scores) == pytest.approx(1.0, abs=1e-5)
+        assert sum(s.score for s in scores) == pytest.approx(1.0, abs=1e-4)  # float32 sums
         assert [s.score for s in scores] == sorted((s.score for s in scores), reverse=True)
 
 

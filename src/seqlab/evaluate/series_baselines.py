@@ -182,6 +182,14 @@ def minirocket(
     return np.asarray(classifier.predict(test)).astype(labels.dtype)
 
 
+def warm_up() -> None:
+    """Compile aeon's MiniRocket kernels once: numba caches them beside the package, so
+    later processes skip the ~50 s compilation (``make install`` calls this)."""
+    rng = np.random.default_rng(0)
+    series = [rng.normal(size=16).astype(np.float32) for _ in range(4)]
+    minirocket(series, [0, 1, 0, 1], series[:2], n_kernels=84, n_jobs=1)
+
+
 BASELINES = {
     "nn1_euclidean": nn1_euclidean,
     "nn1_dtw": nn1_dtw,
