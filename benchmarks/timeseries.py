@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -85,8 +86,13 @@ def train_or_read(row: Row, out: Path) -> dict[str, Any]:
     folder = out / row.name
     done = folder / "bundle" / "metrics.json"
     resolved = recipe_to_dict(recipe)
-    if done.is_file() and json.loads((folder / "recipe.json").read_text()) == resolved:
+    saved = folder / "recipe.json"
+    same = saved.is_file() and json.loads(saved.read_text()) == resolved
+    if same and done.is_file():
         return json.loads(done.read_text())
+    if not same and folder.exists():  # the recipe changed since: start that row over
+        print(f"  {row.name}: the recipe changed; training it again", flush=True)
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "recipe.json").write_text(json.dumps(resolved, indent=1, default=str))
     resume = (folder / "checkpoint.pt").is_file()
