@@ -79,27 +79,35 @@ def train_or_read(row: Row, out: Path) -> dict[str, Any]:
     """The metrics of ``row``'s bundle in ``out/NAME``, training it first if needed."""
     from rich.console import Console
 
-    from seqlab.recipe import load_recipe, recipe_to_dict
+    from seqlab.errors import UserError
+    from seqlab.recipe import load_recipe, recipe_from_dict, recipe_to_dict
     from seqlab.run import train_recipe
+    from seqlab.train.loop import check_resumable
 
     recipe = load_recipe(ROOT / row.recipe, row.overrides)
     folder = out / row.name
     done = folder / "bundle" / "metrics.json"
     resolved = recipe_to_dict(recipe)
-    saved = folder / "recipe.json"
-    same = saved.is_file() and json.loads(saved.read_text()) == resolved
-    if same and done.is_file():
-        return json.loads(done.read_text())
-    if not same and folder.exists():  # the recipe changed since: start that row over
+    saved = folder / "recipe.json"  # written once the row is done: its recipe
+    if saved.is_file() and done.is_file():
+        if json.loads(saved.read_text()) == json.loads(json.dumps(resolved, default=str)):
+            return json.loads(done.read_text())
         print(f"  {row.name}: the recipe changed; training it again", flush=True)
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "recipe.json").write_text(json.dumps(resolved, indent=1, default=str))
+    # An interrupted row resumes, unless its recipe changed since (then it starts over).
     resume = (folder / "checkpoint.pt").is_file()
+    if resume:
+        try:
+            check_resumable(folder, resolved, lambda raw: recipe_to_dict(recipe_from_dict(raw)))
+        except UserError:
+            print(f"  {row.name}: the recipe changed; training it again", flush=True)
+            shutil.rmtree(folder)
+            resume = False
     started = time.monotonic()
-    result = train_recipe(recipe, folder, resume=resume, console=Console(quiet=True))
+    train_recipe(recipe, folder, resume=resume, console=Console(quiet=True))
+    saved.write_text(json.dumps(resolved, indent=1, default=str))
     print(f"  {row.name}: trained in {time.monotonic() - started:,.0f} s", flush=True)
-    return result.metrics
+    return json.loads(done.read_text())
 
 
 Part = tuple[list[str], list[dict[str, Any]], list[tuple[str, bool]]]
