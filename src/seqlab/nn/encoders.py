@@ -152,16 +152,35 @@ class RecurrentEncoder(nn.Module):
         return self.rnn(x, lengths=lengths, state=state)
 
 
-class CNNEncoder(nn.Module):
+class _Convolutional(nn.Module):
+    """What the convolutional encoders share: no state to carry, any length; a subclass
+    lists its sub-modules with their own torch initialisation in ``_initialised``."""
+
+    stateful = False
+    incremental = False
+    max_positions = None
+    causal = False
+    directions = 1
+
+    def _initialised(self) -> tuple[nn.Module, ...]:
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        """torch's defaults (Kaiming-uniform convolutions, batch norm's unit scale)."""
+        for module in self._initialised():
+            module.reset_parameters()
+
+    def new_state(self) -> None:
+        """Nothing to carry (not incremental)."""
+        return None
+
+
+class CNNEncoder(_Convolutional):
     """Stacked 1-D convolutions with ReLU, padded steps zeroed after each layer.
 
     Non-causal: "same" padding of k // 2 on both sides. Causal: k - 1 steps of left
     padding, so output t sees inputs t-k+1 .. t of the layer below.
     """
-
-    stateful = False
-    incremental = False
-    max_positions = None
 
     def __init__(self, config: CNNConfig, input_size: int) -> None:
         super().__init__()
@@ -177,14 +196,8 @@ class CNNEncoder(nn.Module):
         self.causal = config.causal
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """torch's Conv1d default (Kaiming-uniform weights, fan-in-scaled biases)."""
-        for conv in self.convs:
-            conv.reset_parameters()
-
-    def new_state(self) -> None:
-        """Nothing to carry (not incremental)."""
-        return None
+    def _initialised(self) -> tuple[nn.Module, ...]:
+        return tuple(self.convs)
 
     def forward(
         self, x: Tensor, lengths: Tensor, state: State | None = None
@@ -198,14 +211,9 @@ class CNNEncoder(nn.Module):
         return h, None
 
 
-class FCNEncoder(nn.Module):
+class FCNEncoder(_Convolutional):
     """:class:`FCNConfig`'s blocks; padded steps are zeroed after each block, so a padded
     row gives the outputs it gives alone (in eval mode: batch norm's running stats)."""
-
-    stateful = False
-    incremental = False
-    max_positions = None
-    causal = False
 
     def __init__(self, config: FCNConfig, input_size: int) -> None:
         super().__init__()
@@ -221,14 +229,8 @@ class FCNEncoder(nn.Module):
         self.directions, self.output_size = 1, config.channels[-1]
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """torch's defaults (Kaiming-uniform convolutions; batch norm's unit scale)."""
-        for module in (*self.convs, *self.norms):
-            module.reset_parameters()
-
-    def new_state(self) -> None:
-        """Nothing to carry (not incremental)."""
-        return None
+    def _initialised(self) -> tuple[nn.Module, ...]:
+        return (*self.convs, *self.norms)
 
     def forward(
         self, x: Tensor, lengths: Tensor, state: State | None = None
@@ -286,15 +288,10 @@ class ResidualBlock(nn.Module):
         return torch.relu(h + self.shortcut_norm(shortcut)) * mask
 
 
-class ResNetEncoder(nn.Module):
+class ResNetEncoder(_Convolutional):
     """:class:`ResNetConfig`'s residual blocks; padded steps are zeroed after each layer,
     so a padded row gives the outputs it gives alone (in eval mode: batch norm's running
     stats)."""
-
-    stateful = False
-    incremental = False
-    max_positions = None
-    causal = False
 
     def __init__(self, config: ResNetConfig, input_size: int) -> None:
         super().__init__()
@@ -308,14 +305,8 @@ class ResNetEncoder(nn.Module):
         self.directions, self.output_size = 1, config.channels[-1]
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Each block's: torch's defaults."""
-        for block in self.blocks:
-            block.reset_parameters()
-
-    def new_state(self) -> None:
-        """Nothing to carry (not incremental)."""
-        return None
+    def _initialised(self) -> tuple[nn.Module, ...]:
+        return tuple(self.blocks)
 
     def forward(
         self, x: Tensor, lengths: Tensor, state: State | None = None
