@@ -3,10 +3,12 @@
 A recipe has a top-level ``task`` (a family of :data:`seqlab.families.FAMILIES`, e.g.
 ``text-classification``), a ``name`` and four sections: ``data`` and ``model`` (the
 family's own configs), ``train`` (:class:`~seqlab.train.config.TrainConfig`) and
-``eval``. Every section is validated by pydantic (:func:`seqlab.config.validate`):
-unknown keys are errors with a "did you mean" hint and values are checked against
-their constraints. ``--set train.lr=0.01`` overrides any key, and the resolved recipe
-is written into the run folder and the bundle so every result names its exact recipe.
+``eval``; an optional fifth, ``transfer`` (:class:`~seqlab.transfer.tuning.TransferConfig`:
+freezing, gradual unfreezing, per-layer learning rates, LoRA), applies to any model.
+Every section is validated by pydantic (:func:`seqlab.config.validate`): unknown keys
+are errors with a "did you mean" hint and values are checked against their constraints.
+``--set train.lr=0.01`` overrides any key, and the resolved recipe is written into the
+run folder and the bundle so every result names its exact recipe.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tomllib
 from seqlab.config import NonNegativeInt, to_dict, validate
 from seqlab.errors import UserError, did_you_mean
 from seqlab.train.config import TrainConfig
+from seqlab.transfer.tuning import TransferConfig
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Recipe:
     model: Any
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
 
     @property
     def family(self) -> Any:
@@ -50,7 +54,7 @@ class Recipe:
         return get_family(self.task)
 
 
-_KEYS = ["task", "name", "data", "model", "train", "eval"]
+_KEYS = ["task", "name", "data", "model", "train", "eval", "transfer"]
 
 
 def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
@@ -78,6 +82,7 @@ def recipe_from_dict(raw: dict[str, Any]) -> Recipe:
         model=validate(family.model_config, raw.get("model", {}), "model"),
         train=validate(TrainConfig, raw.get("train", {}), "train"),
         eval=validate(EvalConfig, raw.get("eval", {}), "eval"),
+        transfer=validate(TransferConfig, raw.get("transfer", {}), "transfer"),
     )
     family.check_recipe(recipe)
     return recipe
@@ -129,12 +134,20 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
 
 
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
-    """The resolved recipe as a plain dict (JSON/TOML-able), every default filled in."""
+    """The resolved recipe as a plain dict (JSON/TOML-able), every default filled in.
+    ``transfer`` appears only when the recipe uses it, so a recipe without it resolves
+    as it did before the section existed (saved runs and bundles stay comparable)."""
+    sections = ["data", "model", "train", "eval"] + (["transfer"] if recipe.transfer.active else [])
     return {
         "task": recipe.task,
         "name": recipe.name,
-        **{s: to_dict(getattr(recipe, s)) for s in ("data", "model", "train", "eval")},
+        **{s: to_dict(getattr(recipe, s)) for s in sections},
     }
+
+
+def _toml_key(key: str) -> str:
+    """A bare TOML key, or a quoted one (``"head.*"``: a parameter pattern)."""
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:
@@ -147,7 +160,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
@@ -162,7 +175,7 @@ def dump_toml(raw: dict[str, Any], prefix: str = "") -> str:
         if value is None:
             lines.append(f"# {key} = none")
         elif not isinstance(value, dict) or not value or key == "options":
-            lines.append(f"{key} = {_toml_value(value)}")
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
     for key, value in raw.items():
         if isinstance(value, dict) and value and key != "options":
             lines += ["", f"[{prefix}{key}]", dump_toml(value, f"{prefix}{key}.").rstrip("\n")]

@@ -16,9 +16,12 @@ from torch import nn
 
 from seqlab import atomic
 from seqlab.bundle import save_bundle
+from seqlab.errors import UserError
+from seqlab.nn.lora import strip_lora
 from seqlab.recipe import Recipe, dump_toml, recipe_from_dict, recipe_to_dict
 from seqlab.train.config import resolve_device
 from seqlab.train.loop import check_resumable, seed_everything
+from seqlab.transfer.tuning import adapter_bytes, prepare_transfer
 
 
 @dataclass
@@ -49,6 +52,15 @@ def train_recipe(
     seed_everything(recipe.train.seed)
     prepared = family.prepare(recipe)
     model = family.new_model(recipe, prepared)
+    plan = None
+    if recipe.transfer.active:
+        if not isinstance(model, nn.Module):
+            raise UserError(
+                f"[transfer] applies to neural networks; this {type(model).__name__} is fitted "
+                "in closed form",
+                "remove the [transfer] table",
+            )
+        plan = prepare_transfer(model, recipe.transfer)
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(out / "recipe.toml", dump_toml(resolved))
     parameters = sum(p.numel() for p in model.parameters()) if isinstance(model, nn.Module) else 0
@@ -56,7 +68,9 @@ def train_recipe(
         f"[bold]{recipe.name}[/]: {prepared.description}; "
         f"{parameters:,} parameters; {len(prepared.batches['train'])} batches/epoch"
     )
-    state = family.train(model, prepared, recipe, out, resume)
+    if plan is not None:
+        console.print(plan.description)
+    state = family.train(model, prepared, recipe, out, resume, plan)
     if state.stop_reason:
         console.print(f"stopped: {state.stop_reason}")
     train_seconds = time.monotonic() - started
@@ -68,11 +82,18 @@ def train_recipe(
     metrics = {
         **{k: v for k, v in best.items() if k.startswith("valid_")},
         **metrics,
+        **({"trainable_parameters": plan.trainable} if plan is not None else {}),
         "epochs": state.epoch,
         "best_epoch": state.best_epoch,
         "train_seconds": round(train_seconds, 1),
         **({"stopped": state.stop_reason} if state.stop_reason else {}),
     }
+    files = {}
+    if plan is not None and plan.lora:
+        # The bundle keeps the merged weights (it loads with no LoRA code) and, beside
+        # them, the adapters alone: a small file to share or to load onto the base model.
+        files["adapters.safetensors"] = adapter_bytes(model)
+        model = strip_lora(model)
     bundle = save_bundle(
         out / "bundle",
         model,
@@ -84,6 +105,7 @@ def train_recipe(
         command=command,
         data=prepared.description,
         figures=figures,
+        files=files,
     )
     table = family.metrics_table(metrics)
     table.title = f"{recipe.name} — results"

@@ -50,3 +50,14 @@ def test_attention_weights_are_returned_not_kept() -> None:
     assert weights.shape == (2, 4) and torch.allclose(weights.sum(1), torch.ones(2))
     assert torch.all(weights[1, 2:] == 0)
     assert not any(isinstance(v, torch.Tensor) for v in vars(pool).values())
+
+
+def test_cls_pooling_takes_the_first_step_and_normalize_gives_unit_vectors() -> None:
+    outputs, lengths = torch.randn(3, 4, 5), torch.tensor([4, 2, 1])
+    cls, _ = Pooling("cls", 5)(outputs, lengths)
+    assert torch.equal(cls, outputs[:, 0])
+    for kind in Pooling.KINDS:
+        pooled, _ = Pooling(kind, 5, normalize=True)(outputs, lengths)
+        raw, _ = Pooling(kind, 5)(outputs, lengths) if kind != "attention" else (pooled, None)
+        assert torch.allclose(pooled.norm(dim=-1), torch.ones(3), atol=1e-6)
+        assert torch.allclose(pooled, raw / raw.norm(dim=-1, keepdim=True), atol=1e-6)

@@ -125,9 +125,11 @@ def save_bundle(
     command: str | None = None,
     data: str | None = None,
     figures: dict[str, tuple[str, bytes]] | None = None,
+    files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write a bundle folder atomically and return its path; ``figures`` (file name ->
-    (caption, PNG bytes)) are saved beside the card, which shows them."""
+    (caption, PNG bytes)) are saved beside the card, which shows them; ``files`` (file
+    name -> bytes, e.g. LoRA adapters) are saved as they are."""
     path = Path(path)
     get_family(task)
     meta = {
@@ -151,6 +153,8 @@ def save_bundle(
         (tmp / "metrics.json").write_text(json.dumps(metrics or {}, indent=2) + "\n")
         for filename, (_, png) in (figures or {}).items():
             (tmp / filename).write_bytes(png)
+        for filename, content in (files or {}).items():
+            (tmp / filename).write_bytes(content)
         card = _card(path.name, meta, metrics or {}, command, data, figures or {})
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return path

@@ -273,6 +273,8 @@ def _register_plugins() -> None:
         "seqlab.cli.w2v",
         "seqlab.cli.compare",
         "seqlab.cli.ts",
+        "seqlab.cli.embed",
+        "seqlab.cli.probe",
     ):
         try:
             plugin = importlib.import_module(module)

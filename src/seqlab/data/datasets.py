@@ -635,6 +635,18 @@ def dataset_path(name: str) -> Path:
     return info.path()  # type: ignore[return-value]
 
 
+def checkpoint_folder(name_or_path: str | Path) -> Path:
+    """A pretrained checkpoint's folder: ``name_or_path`` itself when it is a folder, or the
+    installed folder of a registered checkpoint (task ``feature-extraction``, e.g.
+    ``"minilm"``: the folder holding its ``model.safetensors``)."""
+    folder = Path(name_or_path)
+    info = DATASETS.get(str(name_or_path))
+    if folder.is_dir() or info is None or info.task != "feature-extraction":
+        return folder
+    _require_available(info)
+    return info.path() / Path(info.files[0]).parent  # type: ignore[operator]
+
+
 def _require_available(info: DatasetInfo) -> None:
     if info.is_available():
         return

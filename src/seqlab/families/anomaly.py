@@ -344,9 +344,11 @@ class TimeSeriesAnomaly(Family):
     def new_model(self, recipe: Any, prepared: Prepared) -> SeriesAutoencoder:
         return self.build_model(dataclasses.replace(recipe.model, input_size=1))
 
-    def train(self, model: Any, prepared: Prepared, recipe: Any, out: Path, resume: bool) -> Any:
+    def train(
+        self, model: Any, prepared: Prepared, recipe: Any, out: Path, resume: bool, plan: Any = None
+    ) -> Any:
         """The loop on normal series, then the F1-best threshold on the validation slice."""
-        state = super().train(model, prepared, recipe, out, resume)
+        state = super().train(model, prepared, recipe, out, resume, plan)
         valid_x, valid_y = prepared.data.splits["valid"]
         found = self.score(model, valid_x)["score"]
         prepared.preprocessing.threshold = scores.best_threshold(found, valid_y)

@@ -38,6 +38,7 @@ from seqlab.train.loop import fit
 if TYPE_CHECKING:
     from seqlab.bundle import Bundle
     from seqlab.recipe import Recipe
+    from seqlab.transfer.tuning import TransferPlan
 
 SPLITS = ("train", "valid", "test")
 
@@ -123,9 +124,17 @@ class Family:
         return self.build_model(recipe.model)
 
     def train(
-        self, model: Any, prepared: Prepared, recipe: Recipe, out: Path, resume: bool
+        self,
+        model: Any,
+        prepared: Prepared,
+        recipe: Recipe,
+        out: Path,
+        resume: bool,
+        plan: TransferPlan | None = None,
     ) -> TrainState:
-        """Fit ``model`` on the prepared batches: the training loop, for torch models."""
+        """Fit ``model`` on the prepared batches: the training loop, for torch models;
+        ``plan`` (the recipe's ``[transfer]``, applied by ``seqlab.run``) gives the
+        optimiser's parameter groups and the gradual-unfreezing callback."""
         from seqlab.recipe import recipe_to_dict
 
         batches = prepared.batches
@@ -136,8 +145,10 @@ class Family:
             batches["valid"],
             recipe.train,
             out,
+            callbacks=plan.callbacks if plan is not None else (),
             resume=resume,
             recipe=resolved,
+            param_groups=plan.param_groups if plan is not None else None,
         )
 
     def report(

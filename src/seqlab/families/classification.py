@@ -355,10 +355,12 @@ class TextClassification(_Classification):
             return TfidfClassifier(recipe.model)
         return super().new_model(recipe, prepared)
 
-    def train(self, model: Any, prepared: Prepared, recipe: Any, out: Any, resume: bool) -> Any:
+    def train(
+        self, model: Any, prepared: Prepared, recipe: Any, out: Any, resume: bool, plan: Any = None
+    ) -> Any:
         """The loop for a neural model; a closed-form fit for TF-IDF + LR."""
         if not isinstance(model, TfidfClassifier):
-            return super().train(model, prepared, recipe, out, resume)
+            return super().train(model, prepared, recipe, out, resume, plan)
         model.fit(*prepared.data["train"])
         valid = scores(
             self.probabilities(model, prepared, prepared.data["valid"][0]).argmax(1),

@@ -281,11 +281,17 @@ class TimeSeriesForecasting(Family):
         return Prepared(batches, processing, None, description, data=kept)
 
     def train(
-        self, model: Forecaster, prepared: Prepared, recipe: Any, out: Path, resume: bool
+        self,
+        model: Forecaster,
+        prepared: Prepared,
+        recipe: Any,
+        out: Path,
+        resume: bool,
+        plan: Any = None,
     ) -> Any:
         """The training loop, then (quantile models) the conformal calibration of the
         intervals on the validation windows, stored in the bundle's preprocessing."""
-        state = super().train(model, prepared, recipe, out, resume)
+        state = super().train(model, prepared, recipe, out, resume, plan)
         if model.config.quantiles and recipe.data.calibrate and len(prepared.batches["valid"]):
             model.eval()
             batches = list(prepared.batches["valid"])

@@ -5,12 +5,18 @@ Data: ``ptb`` (Mikolov's split, ``<eos>`` closes every line), ``shakespeare``
 count-based unigram and add-k bigram models measured on the same stream. Model:
 :class:`~seqlab.models.lm.LanguageModel` over a causal encoder (a non-causal one is
 refused: it would report a fake perplexity).
+
+``model.init_from = "runs/NAME/bundle"`` continues a trained language model on this
+recipe's data (ULMFiT's LM fine-tuning, Howard & Ruder 2018): the bundle's tokenizer,
+its whole ``[model]`` and its weights; the recipe's other ``[model]`` keys must be left
+out, and words outside the bundle's vocabulary read as ``<unk>``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -152,6 +158,16 @@ class TextGeneration(Family):
         """Tokenise every split into one id stream and cut train/valid/test batches."""
         data = recipe.data
         unit = "char" if data.tokenizer == "char" else "word"
+        source = getattr(recipe.model, "init_from", None)
+        if tokenizer is None and source:
+            bundle = self.source_model(source)
+            if bundle.preprocessing.unit != unit:
+                raise UserError(
+                    f"model.init_from: {source} reads {bundle.preprocessing.unit}s, this "
+                    f"recipe {unit}s",
+                    f"set data.tokenizer = {'char' if unit == 'word' else 'word'!r}",
+                )
+            tokenizer = bundle.tokenizer
         streams, tokenizer, description = self.token_streams(recipe, tokenizer, unit)
         batches = {
             name: LMStreamBatches(
@@ -166,6 +182,36 @@ class TextGeneration(Family):
     def check_recipe(self, recipe: Any) -> None:
         if isinstance(recipe.model, LanguageModelConfig):
             check_causal(recipe.model.encoder)
+            if recipe.model.init_from:  # the architecture is the bundle's
+                default = LanguageModelConfig(init_from=recipe.model.init_from)
+                changed = [
+                    f.name
+                    for f in dataclasses.fields(default)
+                    if getattr(recipe.model, f.name) != getattr(default, f.name)
+                ]
+                if changed:
+                    raise UserError(
+                        "model.init_from takes the whole [model] from its bundle, but the "
+                        f"recipe also sets model.{', model.'.join(changed)}",
+                        "leave only model.init_from in [model]",
+                    )
+
+    def source_model(self, path: str) -> Any:
+        """The bundle ``model.init_from`` names: a neural text-generation bundle."""
+        from seqlab.bundle import load_bundle
+
+        if not (Path(path) / "config.json").is_file():
+            raise UserError(
+                f"model.init_from: {path} is not a bundle folder (no config.json)",
+                "pass the bundle folder of a text-generation run, e.g. runs/NAME/bundle",
+            )
+        bundle = load_bundle(path)
+        if bundle.task != self.task or not isinstance(bundle.model, LanguageModel):
+            raise UserError(
+                f"model.init_from: {path} is a {bundle.task} bundle, not a neural language model",
+                "pass the bundle of a text-generation run with model.type = 'neural'",
+            )
+        return bundle
 
     def build_model(self, config: Any) -> LanguageModel | NGramLM:
         if isinstance(config, NGramConfig):
@@ -178,6 +224,14 @@ class TextGeneration(Family):
             return self.build_model(
                 dataclasses.replace(recipe.model, vocab_size=tokenizer.vocab_size)
             )
+        if recipe.model.init_from:
+            source = self.source_model(recipe.model.init_from).model
+            model = LanguageModel(
+                dataclasses.replace(source.config, init_from=recipe.model.init_from)
+            )
+            model.load_state_dict(source.state_dict())
+            prepared.description += f"; weights from the language model {recipe.model.init_from}"
+            return model
         config = dataclasses.replace(
             recipe.model, vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id
         )
@@ -187,10 +241,12 @@ class TextGeneration(Family):
             prepared.description += f"; {copy_pretrained(model.embedding, vectors, tokenizer)}"
         return model
 
-    def train(self, model: Any, prepared: Prepared, recipe: Any, out: Any, resume: bool) -> Any:
+    def train(
+        self, model: Any, prepared: Prepared, recipe: Any, out: Any, resume: bool, plan: Any = None
+    ) -> Any:
         """The loop for a neural model; counting for an n-gram model."""
         if not isinstance(model, NGramLM):
-            return super().train(model, prepared, recipe, out, resume)
+            return super().train(model, prepared, recipe, out, resume, plan)
         streams = prepared.data
         model.fit(streams["train"].numpy(), streams["valid"].numpy())
         valid = self.stream_metrics(model, prepared.batches["valid"], streams["valid"])

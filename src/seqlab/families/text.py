@@ -6,12 +6,12 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from seqlab.data.config import TextDataConfig
+from seqlab.data.datasets import checkpoint_folder
 from seqlab.errors import UserError
 from seqlab.text.embeddings import embedding_matrix
 from seqlab.text.keyed_vectors import KeyedVectors, load_vectors
@@ -77,7 +77,7 @@ def pretrained_encoder(path: str) -> PretrainedEncoder:
     ``fill-mask`` bundle, a classifier, a language model) or a BERT checkpoint folder
     (``config.json`` + ``model.safetensors`` + ``tokenizer.json``), with its tokenizer.
     Loaded once per path and process (a grid of runs shares it)."""
-    folder = Path(path)
+    folder = checkpoint_folder(path)  # a folder, or a registered checkpoint ("minilm")
     meta = folder / "config.json"
     if not meta.is_file():
         raise UserError(

@@ -34,7 +34,8 @@ class SequenceClassifierConfig:
     type: str = "neural"  # the text-classification family's model type ("tfidf": TF-IDF + LR)
     encoder: EncoderConfig = field(default_factory=RecurrentConfig)
     embedding_dim: PositiveInt = 128
-    pooling: Literal["last", "mean", "max", "attention"] = "last"
+    pooling: Literal["last", "mean", "max", "cls", "attention"] = "last"
+    normalize_pooled: bool = False  # unit L2 norm of the pooled vector before the head
     embedding_dropout: DropoutRate = 0.0  # on the embedded inputs
     head_dropout: DropoutRate = 0.0  # on the pooled vector
     pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
@@ -75,7 +76,12 @@ class SequenceClassifier(nn.Module):
             self.embedding, input_size = nn.Identity(), config.input_size
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.encoder = build_encoder(config.encoder, input_size)
-        self.pool = Pooling(config.pooling, self.encoder.output_size, self.encoder.directions)
+        self.pool = Pooling(
+            config.pooling,
+            self.encoder.output_size,
+            self.encoder.directions,
+            normalize=config.normalize_pooled,
+        )
         self.dropout = nn.Dropout(config.head_dropout)
         self.head = nn.Linear(self.encoder.output_size, config.num_classes)
         weights = torch.tensor(config.class_weights or [], dtype=torch.float32)

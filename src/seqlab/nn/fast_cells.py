@@ -99,10 +99,16 @@ def fast_scan(
     valid_t = None if valid is None else valid.transpose(0, 1)  # (T, B, 1)
     if valid_t is not None:
         x = x.masked_fill(~valid_t, 0.0)
-    outputs, final = FAST_SCANS[type(cell)](cell, x, valid_t, state)  # (T, B, H)
+    outputs, final = _by_class(FAST_SCANS, cell)(cell, x, valid_t, state)  # (T, B, H)
     if valid_t is not None:
         outputs = outputs.masked_fill(~valid_t, 0.0)
     return outputs.transpose(0, 1), final  # (B, T, H)
+
+
+def _by_class(registry: dict[type[Cell], Any], cell: Cell) -> Any:
+    """The entry of ``cell``'s class or its nearest registered base class (a subclass, e.g.
+    a LoRA-adapted cell of :mod:`seqlab.nn.lora`, runs its base's fast path)."""
+    return next(registry[kind] for kind in type(cell).__mro__ if kind in registry)
 
 
 def _transposed(weight: Tensor, scale: float = 1.0) -> Tensor:
@@ -168,7 +174,7 @@ def _lstm_family(cell: Cell, x: Tensor, valid: Tensor | None, state: State) -> t
     in-place sigmoid), then g: the blocks after o are the ones whose gradient is
     ``dc`` times a factor, so the backward fills them with one broadcast product.
     """
-    blocks = _LSTM_BLOCKS[type(cell)]
+    blocks = _by_class(_LSTM_BLOCKS, cell)
     gates = "".join(k for k in "oif" if k in blocks)
     order = [blocks.index(k) for k in gates + "g"]
     weight_ih = _blocks(cell.weight_ih, order)  # (G*H, I)

@@ -8,6 +8,7 @@ steps, so a padded batch pools exactly like each sequence on its own.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.errors import UserError, did_you_mean
@@ -24,26 +25,32 @@ class Pooling(nn.Module):
 
     ``last``: the output at each sequence's last valid step; for a bidirectional
     encoder (``directions=2``) the backward half is taken at step 0, where the backward
-    pass ends. ``mean``/``max``: over valid steps. ``attention``: a learned query
-    scores each step, softmax over valid steps (Bahdanau 2014 / Yang 2016 style
-    attention pooling).
+    pass ends. ``mean``/``max``: over valid steps. ``cls``: the first step (BERT's
+    ``[CLS]`` token, Devlin et al. 2019). ``attention``: a learned query scores each
+    step, softmax over valid steps (Bahdanau 2014 / Yang 2016 style attention pooling).
+    ``normalize`` scales each pooled vector to unit L2 norm (sentence-transformers'
+    Normalize: cosine similarity becomes a dot product).
 
     ``forward(outputs, lengths)`` returns ``(pooled (B, D), weights (B, T) or None)``:
     the attention weights for ``attention``, None otherwise. Nothing is kept on the
     module between calls.
     """
 
-    KINDS = ("last", "mean", "max", "attention")
+    KINDS = ("last", "mean", "max", "cls", "attention")
 
-    def __init__(self, kind: str, size: int, directions: int = 1) -> None:
+    def __init__(self, kind: str, size: int, directions: int = 1, normalize: bool = False) -> None:
         super().__init__()
         if kind not in self.KINDS:
             raise UserError(f"unknown pooling '{kind}'", did_you_mean(kind, self.KINDS))
-        self.kind, self.directions = kind, directions
+        self.kind, self.directions, self.normalize = kind, directions, normalize
         if kind == "attention":
             self.score = nn.Sequential(nn.Linear(size, size), nn.Tanh(), nn.Linear(size, 1))
 
     def forward(self, outputs: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
+        pooled, weights = self._pool(outputs, lengths)
+        return (F.normalize(pooled, p=2, dim=-1) if self.normalize else pooled), weights
+
+    def _pool(self, outputs: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         batch, steps, size = outputs.shape
         lengths = lengths.to(outputs.device)
         mask = lengths_to_mask(lengths, steps)  # (B, T)
@@ -59,6 +66,8 @@ class Pooling(nn.Module):
             return summed / lengths.clamp(min=1).unsqueeze(-1).to(outputs.dtype), None
         if self.kind == "max":
             return outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values, None
+        if self.kind == "cls":
+            return outputs[:, 0], None
         scores = self.score(outputs).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
         weights = torch.softmax(scores, dim=1)
         return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1), weights

@@ -1,4 +1,5 @@
-"""The callback surface of the training loop: ``on_step_end`` and ``on_eval_end``.
+"""The callback surface of the training loop: ``on_train_start``, ``on_epoch_start``,
+``on_step_end``, ``on_eval_end`` and ``on_train_end``.
 
 Built-ins: a rich progress bar with live loss, ``metrics.jsonl``, ``loss.png`` and
 early stopping. Each is small; write your own by subclassing :class:`Callback`.
@@ -41,6 +42,7 @@ class TrainState:
 
 class Callback:
     def on_train_start(self, state: TrainState) -> None: ...
+    def on_epoch_start(self, state: TrainState) -> None: ...  # state.epoch: the one starting
     def on_step_end(self, state: TrainState) -> None: ...
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None: ...
     def on_train_end(self, state: TrainState) -> None: ...

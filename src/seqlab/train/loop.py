@@ -67,11 +67,31 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+def build_optimizer(
+    model: nn.Module, cfg: TrainConfig, param_groups: Sequence[dict[str, Any]] | None = None
+) -> torch.optim.Optimizer:
+    """The optimiser of ``cfg`` over the trainable parameters, or over ``param_groups``
+    (dicts with ``params`` and an ``lr_scale`` the scheduled lr is multiplied by, e.g.
+    discriminative learning rates: :mod:`seqlab.transfer.tuning`). Groups may hold
+    frozen parameters that a callback unfreezes later; frozen ones are simply skipped."""
+    if param_groups is None:
+        param_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    groups = [{**g, "params": list(g["params"]), "lr_scale": g.get("lr_scale", 1.0)}
+              for g in param_groups]  # fmt: skip
+    params = [p for g in groups for p in g["params"]]
+    if cfg.optimizer == "adamw":
+        # Decoupled decay on weight matrices and embeddings only, not on biases and
+        # LayerNorm gains (Loshchilov & Hutter 2019; nanoGPT, HF Trainer).
+        groups = [
+            {**g, "params": [p for p in g["params"] if (p.dim() >= 2) == matrices],
+             "weight_decay": cfg.weight_decay if matrices else 0.0}
+            for g in groups
+            for matrices in (True, False)
+        ]  # fmt: skip
+    groups = [g for g in groups if g["params"]]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(
-            params,
+            groups,
             lr=cfg.lr,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
@@ -79,7 +99,7 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
         )
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(
-            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+            groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
     betas = tuple(cfg.betas)
     # torch's fused Adam kernel: the same update, ~7x faster than its per-tensor loop on CPU
@@ -87,18 +107,10 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(
-            params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay, fused=fused
+            groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay, fused=fused
         )
     if cfg.optimizer == "adamw":
-        # Decoupled decay on weight matrices and embeddings only, not on biases and
-        # LayerNorm gains (Loshchilov & Hutter 2019; nanoGPT, HF Trainer).
-        groups = [
-            {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-        ]
-        return torch.optim.AdamW(
-            [g for g in groups if g["params"]], lr=cfg.lr, betas=betas, fused=fused
-        )
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, fused=fused)
     raise UserError(f"unknown optimizer '{cfg.optimizer}'", f"use one of {', '.join(OPTIMIZERS)}")
 
 
@@ -261,8 +273,11 @@ def fit(
     callbacks: Sequence[Callback] = (),
     resume: bool = False,
     recipe: dict[str, Any] | None = None,
+    param_groups: Sequence[dict[str, Any]] | None = None,
 ) -> TrainState:
     """Train ``model``; keep the best weights by ``cfg.monitor``; return the final state.
+
+    ``param_groups`` (see :func:`build_optimizer`) scale the scheduled lr per group.
 
     ``valid_batches`` None or empty: the monitored ``loss`` is each epoch's mean
     training loss (nothing else can be monitored), and the history has no ``valid_*``.
@@ -297,7 +312,7 @@ def fit(
             "monitor 'loss' (then the training loss is monitored) or keep a validation split",
         )
     higher = directions[cfg.monitor] == "max"
-    optimizer = build_optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg, param_groups)
     schedule = LearningRate(cfg, steps_per_epoch)
     state = TrainState(
         steps_per_epoch=steps_per_epoch, monitored="valid" if validating else "train"
@@ -385,13 +400,15 @@ def fit(
             in_epoch, total, count, carried = 0, 0.0, 0, None
             torch.manual_seed(cfg.seed + state.epoch)  # dropout noise of each epoch
         epoch_open = False
+        for callback in all_callbacks:
+            callback.on_epoch_start(state)
         if hasattr(train_batches, "set_epoch"):
             train_batches.set_epoch(state.epoch)
         model.train()
         for batch in itertools.islice(train_batches, in_epoch, None):
             state.lr = schedule.at(state.step, state.epoch)
             for group in optimizer.param_groups:
-                group["lr"] = state.lr
+                group["lr"] = state.lr * group.get("lr_scale", 1.0)  # older checkpoints: none
             output = model(batch.to(device), carried)
             carried = _detach(output.state) if carry else None
             loss = output.loss

@@ -1,0 +1,3 @@
+"""Transfer learning: pretrained encoders as a recipe choice, freezing, gradual
+unfreezing, discriminative learning rates (``seqlab.transfer.tuning``), text embedders
+(``seqlab.transfer.embedder``) and per-layer probes (``seqlab.transfer.probe``)."""
