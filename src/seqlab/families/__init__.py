@@ -13,6 +13,7 @@ from seqlab.families.classification import SeriesClassification, TextClassificat
 from seqlab.families.fill_mask import FillMask
 from seqlab.families.forecasting import TimeSeriesForecasting
 from seqlab.families.generation import TextGeneration
+from seqlab.families.similarity import SentenceSimilarity
 from seqlab.families.tagging import TokenClassification
 from seqlab.families.translation import Translation
 
@@ -25,6 +26,7 @@ FAMILIES: dict[str, Family] = {
     "token-classification": TokenClassification(),
     "time-series-forecasting": TimeSeriesForecasting(),
     "time-series-anomaly": TimeSeriesAnomaly(),
+    "sentence-similarity": SentenceSimilarity(),
 }
 
 
