@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Row:
     recipe: str
     overrides: list[str] = field(default_factory=list)
     published: dict[str, float] = field(default_factory=dict)
+    seeds: int = 1  # > 1: train.seed = 1..seeds, each into NAME/seed-S; the mean is reported
 
 
 FORECAST = [
@@ -56,27 +58,32 @@ FORECAST = [
 
 
 def _ucr(name: str, recipe: str, dtw: float, dtw_full: float, fcn: float | None,
-         resnet: float | None) -> Row:  # fmt: skip
+         resnet: float | None, seeds: int = 1) -> Row:  # fmt: skip
     published = {"DTW learned (UCR)": dtw, "DTW full (UCR)": dtw_full}
     published |= {"FCN (Fawaz)": fcn, "ResNet (Fawaz)": resnet}
-    return Row(name, f"recipes/{recipe}.toml", published={k: v for k, v in published.items() if v})
+    published = {k: v for k, v in published.items() if v}
+    return Row(name, f"recipes/{recipe}.toml", published=published, seeds=seeds)
 
 
 # Published: UCR archive 2018 DataSummary (1-NN DTW, learned window / full) and Fawaz et
-# al. 2019 (mean of 10 runs; the recipes' headers give the sources).
+# al. 2019 (mean of 10 runs; the recipes' headers give the sources). The sets with at most
+# 1,000 test series are cheap and noisy (one ECG200 series is a point of accuracy: two
+# single runs of the same recipe on two machines gave 0.89 and 0.88), so, as Fawaz et al.
+# report means over runs, they train 5 seeds and the mean is compared.
 UCR = [
-    _ucr("ECG200", "ucr-ecg200-fcn", 0.88, 0.77, 0.889, 0.874),
+    _ucr("ECG200", "ucr-ecg200-fcn", 0.88, 0.77, 0.889, 0.874, seeds=5),
     _ucr("ECG5000", "ucr-ecg5000-fcn", 0.9251, 0.9244, 0.94, 0.93),
     _ucr("FordA", "ucr-forda-fcn", 0.6909, 0.5545, 0.90, 0.92),
     _ucr("ElectricDevices", "ucr-electricdevices-resnet", 0.6194, 0.6012, 0.70, 0.73),
-    _ucr("Coffee", "ucr-coffee-fcn", 1.0, 1.0, 1.0, 1.0),
-    _ucr("CBF", "ucr-cbf-resnet", 0.9956, 0.9967, 0.99, 0.99),
+    _ucr("Coffee", "ucr-coffee-fcn", 1.0, 1.0, 1.0, 1.0, seeds=5),
+    _ucr("CBF", "ucr-cbf-resnet", 0.9956, 0.9967, 0.99, 0.99, seeds=5),
     _ucr("Crop", "ucr-crop-fcn", 0.7117, 0.6652, None, 0.743),
 ]
 
 
-def train_or_read(row: Row, out: Path) -> dict[str, Any]:
-    """The metrics of ``row``'s bundle in ``out/NAME``, training it first if needed."""
+def train_or_read(row: Row, out: Path, seed: int | None = None) -> dict[str, Any]:
+    """The metrics of ``row``'s bundle in ``out/NAME`` (``out/NAME/seed-S`` with
+    ``train.seed = seed``), training it first if needed."""
     from rich.console import Console
 
     from seqlab.errors import UserError
@@ -84,8 +91,9 @@ def train_or_read(row: Row, out: Path) -> dict[str, Any]:
     from seqlab.run import train_recipe
     from seqlab.train.loop import check_resumable
 
-    recipe = load_recipe(ROOT / row.recipe, row.overrides)
-    folder = out / row.name
+    extra = [] if seed is None else [f"train.seed={seed}"]
+    recipe = load_recipe(ROOT / row.recipe, row.overrides + extra)
+    folder = out / row.name if seed is None else out / row.name / f"seed-{seed}"
     done = folder / "bundle" / "metrics.json"
     resolved = recipe_to_dict(recipe)
     saved = folder / "recipe.json"  # written once the row is done: its recipe
@@ -106,8 +114,18 @@ def train_or_read(row: Row, out: Path) -> dict[str, Any]:
     started = time.monotonic()
     train_recipe(recipe, folder, resume=resume, console=Console(quiet=True))
     saved.write_text(json.dumps(resolved, indent=1, default=str))
-    print(f"  {row.name}: trained in {time.monotonic() - started:,.0f} s", flush=True)
+    what = row.name if seed is None else f"{row.name} seed {seed}"
+    print(f"  {what}: trained in {time.monotonic() - started:,.0f} s", flush=True)
     return json.loads(done.read_text())
+
+
+def train_seeds(row: Row, out: Path) -> tuple[dict[str, Any], list[float]]:
+    """The first run's metrics (its same-run baselines) and every seed's test accuracy."""
+    if row.seeds == 1:
+        m = train_or_read(row, out)
+        return m, [m["test_accuracy"]]
+    runs = [train_or_read(row, out, seed) for seed in range(1, row.seeds + 1)]
+    return runs[0], [m["test_accuracy"] for m in runs]
 
 
 Part = tuple[list[str], list[dict[str, Any]], list[tuple[str, bool]]]
@@ -149,9 +167,13 @@ def ucr_part(out: Path, only: set[str]) -> Part:
     header += ["DTW learned (UCR)", "DTW full (UCR)", "FCN (Fawaz)", "ResNet (Fawaz)"]
     rows, wins = [], 0
     for row in _chosen(UCR, only):
-        m = train_or_read(row, out / "ucr")
+        m, accuracies = train_seeds(row, out / "ucr")
         kind = "ResNet" if "resnet" in row.recipe else "FCN"
-        found = {"data set": row.name, "model": f"{kind} {m['test_accuracy']:.3f}"}
+        accuracy = statistics.fmean(accuracies)
+        shown = f"{kind} {accuracy:.3f}"
+        if len(accuracies) > 1:
+            shown += f" ± {statistics.stdev(accuracies):.3f} ({len(accuracies)} seeds)"
+        found = {"data set": row.name, "model": shown}
         found |= {
             "1-NN Euclidean": m.get("test_nn1_euclidean_accuracy"),
             "1-NN DTW (archive w)": m.get("test_nn1_dtw_accuracy"),
@@ -159,7 +181,7 @@ def ucr_part(out: Path, only: set[str]) -> Part:
             **row.published,
         }
         rows.append(found)
-        wins += m["test_accuracy"] > m["test_nn1_dtw_accuracy"]
+        wins += accuracy > m["test_nn1_dtw_accuracy"]
     verdicts = [(f"beats 1-NN DTW on at least 5 of 7 sets ({wins}/{len(rows)})", wins >= 5)]
     return header, rows, verdicts
 

@@ -94,6 +94,9 @@ def train_recipe(
         # them, the adapters alone: a small file to share or to load onto the base model.
         files["adapters.safetensors"] = adapter_bytes(model)
         model = strip_lora(model)
+        size = len(files["adapters.safetensors"])
+        console.print(f"LoRA adapters: {size:,} bytes (bundle/adapters.safetensors)")
+        metrics["adapter_bytes"] = size
     bundle = save_bundle(
         out / "bundle",
         model,

@@ -615,3 +615,16 @@ def test_ru_silver_matches_its_readme_splits_by_sentence_and_keeps_slovnets_tags
     assert (pos_of["Путин"], pos_of["заявил"], pos_of["с"]) == ("PROPN", "VERB", "ADP")
     with pytest.raises(UserError, match="unknown ru-silver tags 'upos'"):
         load_dataset("ru-silver", tags="upos")
+
+
+def test_checkpoint_folder_resolves_a_registered_checkpoint_and_passes_folders_through(
+    tmp_path: Path,
+) -> None:
+    from seqlab.data.datasets import checkpoint_folder
+
+    assert checkpoint_folder(tmp_path) == tmp_path
+    assert checkpoint_folder("no-such-thing") == Path("no-such-thing")
+    if not DATASETS["minilm"].is_available():
+        pytest.skip("the MiniLM checkpoint is not installed")
+    folder = checkpoint_folder("minilm")
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
