@@ -216,6 +216,10 @@ def test_resume_accepts_a_checkpoint_older_than_a_new_setting(work: Path, tmp_pa
         (["generate", "{bundle}"], "not a text-generation model"),
         (["evaluate", "{bundle}", "--split", "dev"], "unknown split"),
         (["--threads", "0", "datasets"], "must be at least 1"),
+        (["train", "{clf}", "--set", 'transfer.lora.targets=["nope.*"]'], "'nope.*' matches"),
+        (["train", "{clf}", "--set", 'transfer.freeze=["encodr"]'], "did you mean 'encoder'"),
+        (["train", "{clf}", "--set", "transfer.freeze_layers=9"], "nothing would train"),
+        (["train", "{clf}", "--set", "model.encoder_from=not-a-folder"], "has no config.json"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(work: Path, args: list[str], message: str) -> None:

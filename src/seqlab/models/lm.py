@@ -48,6 +48,9 @@ class LanguageModelConfig:
     init_std: PositiveFloat | None = None  # normal(0, σ) instead (GPT-2: 0.02); wins if set
     pretrained_vectors: str | None = None  # initialise the embedding (see load_vectors)
     freeze_embeddings: bool = False  # keep embedding rows (and a tied decoder) fixed
+    # A text-generation bundle to continue training: its tokenizer, [model] and weights
+    # (ULMFiT's LM fine-tuning; the text-generation family, model.init_from).
+    init_from: str | None = None
     vocab_size: int = 0
     pad_id: int = 0
 
