@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+
+import resumable
 
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST_BASELINES = ("naive", "seasonal_naive", "drift", "ets", "arima")
@@ -83,40 +83,14 @@ UCR = [
 
 def train_or_read(row: Row, out: Path, seed: int | None = None) -> dict[str, Any]:
     """The metrics of ``row``'s bundle in ``out/NAME`` (``out/NAME/seed-S`` with
-    ``train.seed = seed``), training it first if needed."""
-    from rich.console import Console
-
-    from seqlab.errors import UserError
-    from seqlab.recipe import load_recipe, recipe_from_dict, recipe_to_dict
-    from seqlab.run import train_recipe
-    from seqlab.train.loop import check_resumable
+    ``train.seed = seed``), training it first if needed (``resumable.train_or_read``)."""
+    from seqlab.recipe import load_recipe
 
     extra = [] if seed is None else [f"train.seed={seed}"]
     recipe = load_recipe(ROOT / row.recipe, row.overrides + extra)
     folder = out / row.name if seed is None else out / row.name / f"seed-{seed}"
-    done = folder / "bundle" / "metrics.json"
-    resolved = recipe_to_dict(recipe)
-    saved = folder / "recipe.json"  # written once the row is done: its recipe
-    if saved.is_file() and done.is_file():
-        if json.loads(saved.read_text()) == json.loads(json.dumps(resolved, default=str)):
-            return json.loads(done.read_text())
-        print(f"  {row.name}: the recipe changed; training it again", flush=True)
-        shutil.rmtree(folder)
-    # An interrupted row resumes, unless its recipe changed since (then it starts over).
-    resume = (folder / "checkpoint.pt").is_file()
-    if resume:
-        try:
-            check_resumable(folder, resolved, lambda raw: recipe_to_dict(recipe_from_dict(raw)))
-        except UserError:
-            print(f"  {row.name}: the recipe changed; training it again", flush=True)
-            shutil.rmtree(folder)
-            resume = False
-    started = time.monotonic()
-    train_recipe(recipe, folder, resume=resume, console=Console(quiet=True))
-    saved.write_text(json.dumps(resolved, indent=1, default=str))
-    what = row.name if seed is None else f"{row.name} seed {seed}"
-    print(f"  {what}: trained in {time.monotonic() - started:,.0f} s", flush=True)
-    return json.loads(done.read_text())
+    label = row.name if seed is None else f"{row.name} seed {seed}"
+    return resumable.train_or_read(recipe, folder, label)[0]
 
 
 def train_seeds(row: Row, out: Path) -> tuple[dict[str, Any], list[float]]:

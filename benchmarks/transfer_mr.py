@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+import resumable
+
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 0.82  # the issue's goal for the fine-tuned MiniLM
 SPLITS = ("train", "valid", "test")
@@ -159,43 +161,10 @@ def write_corpora(folder: Path) -> dict[str, Path]:
 def train_or_read(row: Row, out: Path, extra: list[str], fresh: bool = False) -> tuple[dict, bool]:
     """The metrics of ``row``'s bundle in ``out/NAME`` and whether it was trained now.
     ``fresh``: its source changed, so whatever is in the folder is stale."""
-    from rich.console import Console
-
-    from seqlab.errors import UserError
-    from seqlab.recipe import load_recipe, recipe_from_dict, recipe_to_dict
-    from seqlab.run import train_recipe
-    from seqlab.train.loop import check_resumable
+    from seqlab.recipe import load_recipe
 
     recipe = load_recipe(ROOT / row.recipe, [*row.overrides, "train.progress=false", *extra])
-    folder = out / row.name
-    done = folder / "bundle" / "metrics.json"
-    resolved = json.loads(json.dumps(recipe_to_dict(recipe), default=str))
-    saved = folder / "recipe.json"  # written once the row is done: its recipe
-    if fresh and folder.exists():
-        print(f"  {row.name}: its source was retrained; training it again", flush=True)
-        shutil.rmtree(folder)
-    if saved.is_file() and done.is_file():
-        if json.loads(saved.read_text()) == resolved:
-            return json.loads(done.read_text()), False
-        print(f"  {row.name}: the recipe changed; training it again", flush=True)
-        shutil.rmtree(folder)
-    # An interrupted row resumes, unless its recipe changed since (then it starts over).
-    resume = (folder / "checkpoint.pt").is_file()
-    if resume:
-        try:
-            check_resumable(folder, resolved, lambda raw: recipe_to_dict(recipe_from_dict(raw)))
-        except UserError:
-            print(f"  {row.name}: the recipe changed; training it again", flush=True)
-            shutil.rmtree(folder)
-            resume = False
-    print(f"  {row.name}: {'resuming' if resume else 'training'} ...", flush=True)
-    started = time.monotonic()
-    train_recipe(recipe, folder, resume=resume, console=Console(quiet=True))
-    saved.write_text(json.dumps(resolved, indent=1))
-    if resume:  # train_seconds counts this process only
-        (folder / "resumed").write_text("train_seconds counts the last part only\n")
-    print(f"  {row.name}: trained in {time.monotonic() - started:,.0f} s", flush=True)
-    return json.loads(done.read_text()), True
+    return resumable.train_or_read(recipe, out / row.name, row.name, fresh)
 
 
 def trainable_parameters(metrics: dict[str, Any], bundle: Path) -> int:

@@ -19,7 +19,11 @@ def bench() -> Any:
     spec = importlib.util.spec_from_file_location("transfer_mr", ROOT / "benchmarks/transfer_mr.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules["transfer_mr"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # its sibling module `resumable`
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
     return module
 
 
