@@ -270,3 +270,22 @@ def test_without_validation_batches_the_lowest_training_loss_is_kept(tmp_path: P
     assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(UserError, match="needs validation batches"):
         fit(_model(), train, None, TrainConfig(epochs=1, monitor="accuracy", progress=False))
+
+
+def test_progress_bar_keeps_only_the_running_epoch_live() -> None:
+    """rich redraws every live bar ten times a second: finished epochs must not pile up."""
+    from seqlab.train.callbacks import ProgressBar, TrainState
+
+    bar, state = ProgressBar(every=1), TrainState(steps_per_epoch=3)
+    bar.on_train_start(state)
+    try:
+        for epoch in range(1, 6):
+            state.epoch = epoch
+            for _ in range(3):
+                state.step += 1
+                bar.on_step_end(state)
+                assert len(bar.progress.tasks) == 1
+            bar.on_eval_end(state, {"loss": 0.5})
+            assert len(bar.progress.tasks) == 0
+    finally:
+        bar.on_train_end(state)
