@@ -113,6 +113,21 @@ def test_minirocket_separates_a_synthetic_problem_and_is_deterministic() -> None
     assert short.shape == (1,) and short[0] in (0, 1)
 
 
+def test_minirocket_leaves_torch_s_thread_count_as_it_found_it() -> None:
+    """aeon sets the shared OpenMP runtime to n_jobs threads; a training after the baseline
+    must not inherit them (it ran 10x slower on spinning threads)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        series = [np.sin(np.arange(30) / (2 + i % 2)) for i in range(10)]
+        minirocket(series, [i % 2 for i in range(10)], series[:2], n_kernels=84, n_jobs=2)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_a_missing_ts_extra_is_one_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__
 

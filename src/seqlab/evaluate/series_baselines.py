@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from seqlab.errors import UserError
 
@@ -178,8 +179,15 @@ def minirocket(
     train = pad_series(train_x, length)[:, None, :]  # (N, 1, T)
     test = pad_series(test_x, length)[:, None, :]  # (M, 1, T)
     classifier = MiniRocketClassifier(n_kernels=n_kernels, n_jobs=n_jobs, random_state=seed)
-    classifier.fit(train, labels)
-    return np.asarray(classifier.predict(test)).astype(labels.dtype)
+    # aeon sets the process's OpenMP threads to n_jobs (numba and torch share libgomp) and
+    # leaves them there: torch then ran every later training on n_jobs spinning threads,
+    # 10x slower on a shared machine (tests/evaluate/test_series_baselines.py).
+    threads = torch.get_num_threads()
+    try:
+        classifier.fit(train, labels)
+        return np.asarray(classifier.predict(test)).astype(labels.dtype)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def warm_up() -> None:

@@ -51,8 +51,8 @@ class Callback:
 class ProgressBar(Callback):
     """A live bar for the running epoch (loss, learning rate); each finished epoch
     leaves one printed line. Only the running epoch's bar stays live: rich redraws every
-    live bar ten times a second, so keeping finished ones made a 300-epoch run spend
-    ~30% of a core redrawing them."""
+    live bar ten times a second, and 300 finished bars kept live cost 3% of a core
+    (measured into a file; 0.3% for one bar), growing with every epoch."""
 
     def __init__(self, every: int = 10) -> None:
         self.every = every
