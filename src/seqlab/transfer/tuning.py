@@ -180,7 +180,8 @@ def prepare_transfer(model: nn.Module, config: TransferConfig) -> TransferPlan:
     callbacks: list[Callback] = []
     if config.unfreeze == "gradual":
         fixed = {id(p) for _, p in model.named_parameters() if not p.requires_grad}
-        callbacks.append(GradualUnfreezing(groups, fixed))
+        adapters = {id(p) for p in lora_parameters(model)}
+        callbacks.append(GradualUnfreezing(groups, fixed, adapters))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     parts = [f"{trainable:,} of {total:,} parameters train"]
@@ -202,9 +203,8 @@ class GradualUnfreezing(Callback):
     alone, so a resumed run trains the same parameters.
     """
 
-    def __init__(self, groups: list[Named], frozen: set[int]) -> None:
-        self.groups, self.frozen = groups, frozen
-        self.adapters = {id(p) for group in groups for name, p in group if "lora_" in name}
+    def __init__(self, groups: list[Named], frozen: set[int], adapters: set[int]) -> None:
+        self.groups, self.frozen, self.adapters = groups, frozen, adapters
 
     def on_epoch_start(self, state: TrainState) -> None:
         first_trained = max(0, len(self.groups) - state.epoch)
