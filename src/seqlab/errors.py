@@ -7,7 +7,7 @@ the service maps it to a 4xx JSON body. Anything else is a bug and keeps its tra
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class UserError(Exception):
@@ -34,3 +34,13 @@ def did_you_mean(name: object, options: Iterable[str], cutoff: float = 0.6) -> s
     if close:
         return f"did you mean '{lowered[close[0]]}'?"
     return f"use one of {', '.join(options)}"
+
+
+def no_match(what: str, pattern: str, names: Sequence[str]) -> UserError:
+    """The UserError for a name pattern (LoRA targets, frozen parameters) that matches
+    none of ``names``: a close name if there is one, else the first few names."""
+    hint = did_you_mean(pattern, names)
+    if not hint.startswith("did you mean"):  # no close name: show a few, not hundreds
+        shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
+        hint = f"fnmatch patterns over names such as {shown}"
+    return UserError(f"{what} {pattern!r} matches nothing", hint)

@@ -143,7 +143,7 @@ def test_a_user_pos_file_in_one_line_format(tmp_path: Path, tokenizer: str) -> N
     bundle = load_bundle(result.bundle)
     [one] = bundle.predict([bundle.family.request_from_text("the cats ran")])
     assert one.tags == ["DET", "NOUN", "VERB"] and one.entities == []
-    encoded = bundle.family.encode(bundle, ["the", "cats", "ran"], ["DET", "NOUN", "VERB"])
+    [encoded] = bundle.family.encode(bundle, ["the", "cats", "ran"], ["DET", "NOUN", "VERB"])
     if tokenizer == "word":
         assert encoded.first is None and len(encoded.ids) == 3
     else:  # more pieces than words; the tags sit on each word's first piece

@@ -20,7 +20,6 @@ from seqlab.models.bert import (
     bert_encoder_config,
     embed_texts,
     load_bert,
-    mean_pool,
 )
 from seqlab.text.tokenizers import (
     KINDS,
@@ -156,7 +155,9 @@ def reference_embeddings(minilm_folder: Path, hf_minilm, sentences: list[str], o
         batch = auto(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
         with torch.no_grad():
             hidden = hf_minilm(**batch).last_hidden_state
-        return mean_pool(hidden, batch["attention_mask"].sum(1), normalize)
+        mask = batch["attention_mask"].unsqueeze(-1).float()  # sentence-transformers' Pooling
+        pooled = (hidden * mask).sum(1) / mask.sum(1)
+        return torch.nn.functional.normalize(pooled, dim=-1) if normalize else pooled
     model = SentenceTransformer(str(minilm_folder), device="cpu")
     return torch.as_tensor(model.encode(texts, batch_size=32, convert_to_numpy=True))
 

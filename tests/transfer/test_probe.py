@@ -21,13 +21,12 @@ from seqlab.nn.encoders import RecurrentConfig, RecurrentEncoder
 from seqlab.nn.recurrent import Recurrent
 from seqlab.nn.transformer import TransformerConfig, TransformerEncoder
 from seqlab.text.tokenizers import PretrainedTokenizer
+from seqlab.text.words import windows
 from seqlab.transfer.probe import (
     layer_features,
     majority_baseline,
     probe_layers,
-    windows,
     word_features,
-    word_pieces,
 )
 
 SENTENCES = [
@@ -74,39 +73,6 @@ def test_minilm_layers_equal_hf_hidden_states(minilm, offline) -> None:
         assert mine[~valid].abs().max() == 0  # zeros on padded steps
     torch.testing.assert_close(ours[-1], model(ids, lengths))  # the last is the output
     assert not model.training
-
-
-def test_first_subtoken_alignment_equals_hf_word_ids_and_brute_force(minilm, offline) -> None:
-    transformers = pytest.importorskip("transformers")
-    _, tokenizer, folder = minilm
-    auto = transformers.AutoTokenizer.from_pretrained(str(folder))
-    for words in SENTENCES:
-        ((ids, first),) = windows(words, tokenizer, context=512)
-        encoded = auto(words, is_split_into_words=True)
-        assert ids == encoded["input_ids"]
-        word_ids = encoded.word_ids()
-        assert first == [word_ids.index(i) for i in range(len(words))]
-        # Brute force: [CLS] + the pieces of the words before word i, from a plain encode
-        # of the sentence prefix (its [SEP] dropped); the word's own pieces start there.
-        for i, word in enumerate(words):
-            before = tokenizer.encode(" ".join(words[:i]))[:-1]
-            assert first[i] == len(before)
-            assert ids[first[i]] == tokenizer.encode(word)[1]
-    assert len(word_pieces(tokenizer, "unaffable")) == 3  # una ##ffa ##ble
-
-
-def test_long_sentences_are_cut_into_windows(minilm) -> None:
-    _, tokenizer, _ = minilm
-    words = SENTENCES[0] * 3 + ["a" * 40]  # the last word alone is longer than a window
-    parts = windows(words, tokenizer, context=10)
-    assert len(parts) > 3
-    assert sum(len(first) for _, first in parts) == len(words)  # every word read once
-    seen = 0
-    for ids, first in parts:
-        assert len(ids) <= 10 and ids[0] == tokenizer.bos_id and ids[-1] == tokenizer.eos_id
-        for position in first:
-            assert ids[position] == word_pieces(tokenizer, words[seen])[0]
-            seen += 1
 
 
 def test_word_features_batched_equal_one_window_at_a_time(minilm) -> None:

@@ -148,7 +148,7 @@ def test_lora_trains_adapters_and_the_head_only() -> None:
 
 
 def test_patterns_that_match_nothing_and_freezing_everything_are_refused() -> None:
-    with pytest.raises(UserError, match=r"transfer\.freeze: 'encoderr' matches no parameter"):
+    with pytest.raises(UserError, match=r"transfer\.freeze: 'encoderr' matches nothing"):
         prepare_transfer(_lstm(), TransferConfig(freeze=["encoderr"]))
     with pytest.raises(UserError, match="nothing would train"):
         prepare_transfer(_lstm(), TransferConfig(freeze_layers=4))

@@ -30,9 +30,11 @@ from seqlab.evaluate import series_baselines
 from seqlab.families.base import SPLITS, Family, Prepared, validated
 from seqlab.families.text import (
     copy_pretrained,
+    copy_pretrained_encoder,
     new_tokenizer,
     pretrained_encoder,
     pretrained_vectors,
+    with_pretrained_shapes,
 )
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.models.tfidf_classifier import TfidfClassifier, TfidfClassifierConfig
@@ -249,10 +251,7 @@ class _Classification(Family):
             summary = copy_pretrained(model.embedding, vectors, prepared.tokenizer, config.pad_id)
             prepared.description += f"; {summary}"
         if getattr(config, "encoder_from", None):
-            source = pretrained_encoder(config.encoder_from)
-            model.embedding.load_state_dict(source.embedding.state_dict())
-            model.encoder.load_state_dict(source.encoder.state_dict())
-            prepared.description += f"; embedding and encoder from the {source.description}"
+            prepared.description += "; " + copy_pretrained_encoder(model, config.encoder_from)
         return model
 
     def report(
@@ -431,12 +430,7 @@ class TextClassification(_Classification):
     def complete_config(self, config: SequenceClassifierConfig, prepared: Prepared) -> Any:
         tokenizer = prepared.tokenizer
         if config.encoder_from:
-            source = pretrained_encoder(config.encoder_from)
-            config = dataclasses.replace(
-                config,
-                encoder=source.encoder_config,
-                embedding_dim=source.embedding.embedding_dim,
-            )
+            config = with_pretrained_shapes(config)
         return dataclasses.replace(config, vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id)
 
     def baseline(self, splits: Splits, split: str, data: Any = None) -> dict[str, float]:

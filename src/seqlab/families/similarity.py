@@ -41,10 +41,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seqlab.config import PositiveInt
 from seqlab.data.batching import BucketSampler, pad_sequences
-from seqlab.data.config import DataConfig, limit_splits
+from seqlab.data.config import limit_splits
 from seqlab.errors import UserError
 from seqlab.families.base import SPLITS, Family, Prepared, validated
-from seqlab.families.translation import Kind, Pair, Translation
+from seqlab.families.translation import Kind, Pair, ParallelData, Translation
 from seqlab.models.dual_encoder import DualEncoder, DualEncoderConfig, PairBatch
 from seqlab.text.tfidf import TfidfVectorizer
 from seqlab.text.tokenizers import Tokenizer, TokenizerPair
@@ -59,20 +59,16 @@ _PARALLEL = Translation()  # the parallel-data readers and tokenizers this famil
 
 # ---------------------------------------------------------------- configs and schemas
 @dataclass
-class SimilarityData(DataConfig):
-    """The translation family's data keys (same meaning), without decoding settings."""
+class SimilarityData(ParallelData):
+    """The translation family's :class:`ParallelData` (longer texts are cut, not left
+    out), with other defaults and without decoding settings."""
 
     dataset: str = "libreoffice-en-ru"
-    target_path: str | None = None  # with data.path: two aligned files
-    reverse: bool = False  # swap the two sides (libreoffice-en-ru gives en -> ru)
     source_tokenizer: Kind = "bpe"
     target_tokenizer: Kind = "bpe"
-    shared_vocabulary: bool = False  # one tokenizer for both sides (needed by model.shared)
-    lowercase: bool = True  # the source side
+    lowercase: bool = True
     target_lowercase: bool = True
-    min_freq: PositiveInt = 1
-    vocab_size: PositiveInt = 8000  # bpe / wordpiece, per side
-    max_source_length: PositiveInt = 128  # tokens kept of a source (longer ones are cut)
+    max_source_length: PositiveInt = 128
     max_target_length: PositiveInt = 128
     retrieval_pairs: PositiveInt = 1000  # N of the report's retrieval test
 

@@ -40,10 +40,17 @@ from seqlab.data.loaders import split_indices
 from seqlab.data.readers import read_tagging
 from seqlab.errors import UserError
 from seqlab.families.base import SPLITS, Family, Prepared
-from seqlab.families.text import copy_pretrained, pretrained_vectors
+from seqlab.families.text import (
+    copy_pretrained,
+    copy_pretrained_encoder,
+    pretrained_encoder,
+    pretrained_vectors,
+    with_pretrained_shapes,
+)
 from seqlab.models.tagger import SequenceTagger, SequenceTaggerConfig, TaggingBatch
 from seqlab.text import tagging as schemes
-from seqlab.text.tokenizers import Tokenizer, WordTokenizer, make_tokenizer
+from seqlab.text.tokenizers import PretrainedTokenizer, Tokenizer, WordTokenizer, make_tokenizer
+from seqlab.text.words import pack_windows, special_ids, word_pieces
 
 Sentence = tuple[list[str], list[str]]  # tokens, tags
 
@@ -84,7 +91,8 @@ class TaggingData(DataConfig):
 @dataclass
 class TaggingPreprocessing:
     """Stored in a bundle: the model's tags (and scheme), the data's scheme, the word
-    casing and the character vocabulary (id = index + 2; 0 pads, 1 is unknown)."""
+    casing, the character vocabulary (id = index + 2; 0 pads, 1 is unknown) and the
+    longest input the encoder reads (None: any; a longer sentence is read in windows)."""
 
     labels: list[str]
     scheme: str = "none"  # the model's
@@ -92,6 +100,7 @@ class TaggingPreprocessing:
     lowercase: bool = False
     chars: list[str] = dataclasses.field(default_factory=list)
     max_word_length: int = 30
+    max_length: int | None = None
 
     @functools.cached_property
     def char_ids(self) -> dict[str, int]:
@@ -222,6 +231,15 @@ class TokenClassification(Family):
         "baseline_f1": "max",
     }
 
+    def check_recipe(self, recipe: Any) -> None:
+        """A pretrained encoder reads its own sub-tokens: no character features beside."""
+        if recipe.model.encoder_from and recipe.model.char_features != "none":
+            raise UserError(
+                "model.encoder_from reads the checkpoint's sub-tokens; character features "
+                "would change its input",
+                'set model.char_features = "none"',
+            )
+
     # -------------------------------------------------------------- data
     def load_sentences(self, data: TaggingData) -> tuple[dict[str, list[Sentence]], str]:
         if data.dataset != "file":
@@ -259,6 +277,9 @@ class TokenClassification(Family):
         splits = {k: v[: limits[k]] if limits[k] else v for k, v in splits.items()}
         if preprocessing is None:
             preprocessing = self.fit_preprocessing(data, splits)
+            preprocessing.max_length = self.max_length(recipe)
+        if tokenizer is None and recipe.model.encoder_from:
+            tokenizer = pretrained_encoder(recipe.model.encoder_from).tokenizer
         if tokenizer is None:
             texts = [" ".join(words) for words, _ in splits["train"]]
             if data.tokenizer == "word":  # the tokens as given
@@ -271,7 +292,7 @@ class TokenClassification(Family):
         with_chars = recipe.model.char_features != "none"
         prepared = Prepared({}, preprocessing, tokenizer, "", data=splits)
         for name, sentences in splits.items():
-            encoded = [self.encode(prepared, words, tags) for words, tags in sentences]
+            encoded = [w for words, tags in sentences for w in self.encode(prepared, words, tags)]
             train = name == "train"
             size = data.batch_size if train else data.eval_batch_size
             prepared.batches[name] = TaggingBatches(
@@ -283,6 +304,19 @@ class TokenClassification(Family):
             f"({preprocessing.scheme})"
         )
         return prepared
+
+    def max_length(self, recipe: Any) -> int | None:
+        """The longest input the encoder reads (its positions, and a pretrained
+        tokenizer's own limit); None for a recurrent encoder."""
+        encoder, limits = recipe.model.encoder, []
+        if recipe.model.encoder_from:
+            source = pretrained_encoder(recipe.model.encoder_from)
+            encoder = source.encoder_config
+            if isinstance(source.tokenizer, PretrainedTokenizer):
+                limits.append(source.tokenizer.max_length)
+        limits.append(getattr(encoder, "max_positions", None))
+        known = [limit for limit in limits if limit is not None]
+        return min(known) if known else None
 
     def fit_preprocessing(
         self, data: TaggingData, splits: dict[str, list[Sentence]]
@@ -317,10 +351,12 @@ class TokenClassification(Family):
             return tags
         return schemes.convert_tags(tags, target)
 
-    def encode(self, source: Any, words: list[str], tags: list[str] | None = None) -> Encoded:
-        """A sentence -> its model steps (:class:`Encoded`): one a word for a word
-        vocabulary; for a sub-word tokenizer (``data.tokenizer = "bpe" | "wordpiece"``)
-        each word's pieces, tagged at the first (the CRF skips the others)."""
+    def encode(self, source: Any, words: list[str], tags: list[str] | None = None) -> list[Encoded]:
+        """A sentence -> its model steps (:class:`Encoded`), one item a window of the
+        encoder's context (usually one): one step a word for a word vocabulary; for a
+        sub-word tokenizer (``data.tokenizer = "bpe" | "wordpiece"``, or the checkpoint's
+        of ``model.encoder_from``, with its [CLS] / [SEP]) each word's pieces, tagged at
+        the first (the CRF skips the others). See :mod:`seqlab.text.words`."""
         processing: TaggingPreprocessing = source.preprocessing
         tokenizer: Tokenizer = source.tokenizer
         index, labels = processing.char_ids, processing.tag_ids
@@ -329,19 +365,23 @@ class TokenClassification(Family):
         if tags is not None:
             converted = self._convert(tags, processing.data_scheme, processing.scheme)
             tag_ids = [labels[tag] for tag in converted]
-        if tokenizer.kind == "word":
-            vocab = tokenizer.vocab_  # the tokens as given: no splitting, just the lookup
-            ids = vocab.encode([w.lower() for w in words] if processing.lowercase else words)
-            return Encoded(ids, spelled, tag_ids)
-        ids, chars, steps, first = [], [], [], []
-        for position, word in enumerate(words):
-            pieces = tokenizer.encode(word) or [tokenizer.unk_id]
-            first.append(len(ids))
-            ids += pieces
-            chars += [spelled[position]] + [[]] * (len(pieces) - 1)
-            if tag_ids:
-                steps += [tag_ids[position]] + [0] * (len(pieces) - 1)
-        return Encoded(ids, chars, steps, first)
+        by_word = tokenizer.kind == "word"
+        if by_word:  # the tokens as given: no splitting, just the lookup
+            cased = [w.lower() for w in words] if processing.lowercase else words
+            pieces, specials = [[i] for i in tokenizer.vocab_.encode(cased)], ([], [])
+        else:
+            pieces, specials = [word_pieces(tokenizer, w) for w in words], special_ids(tokenizer)
+        result, done = [], 0
+        for ids, first in pack_windows(pieces, processing.max_length, *specials):
+            chars: list[list[int]] = [[] for _ in ids]
+            steps = [0] * len(ids) if tag_ids else []
+            for word, step in enumerate(first, done):
+                chars[step] = spelled[word]
+                if tag_ids:
+                    steps[step] = tag_ids[word]
+            result.append(Encoded(ids, chars, steps, None if by_word else first))
+            done += len(first)
+        return result
 
     # -------------------------------------------------------------- model
     def build_model(self, config: SequenceTaggerConfig) -> SequenceTagger:
@@ -356,11 +396,15 @@ class TokenClassification(Family):
             char_vocab_size=len(processing.chars) + 2,
             labels=list(processing.labels),
         )
+        if config.encoder_from:
+            config = with_pretrained_shapes(config)
         vectors = pretrained_vectors(config)
         model = SequenceTagger(config)
         if vectors is not None:
             summary = copy_pretrained(model.embedding, vectors, tokenizer, config.pad_id)
             prepared.description += f"; {summary}"
+        if config.encoder_from:
+            prepared.description += "; " + copy_pretrained_encoder(model, config.encoder_from)
         return model
 
     # -------------------------------------------------------------- tagging
@@ -378,27 +422,39 @@ class TokenClassification(Family):
         probabilities."""
         model.eval()
         device = next(model.parameters()).device
-        encoded = [self.encode(source, words) for words in sentences]
+        # Every window of every sentence, with its sentence; windows are tagged in order
+        # of length and put back in sentence order.
+        owner, encoded = [], []
+        for row, words in enumerate(sentences):
+            parts = self.encode(source, words)
+            owner += [row] * len(parts)
+            encoded += parts
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
         labels = source.preprocessing.labels
         with_chars = model.chars is not None
-        results: list[list[str]] = [[] for _ in sentences]
-        probabilities: list[np.ndarray] = [np.zeros((0, len(labels)))] * len(sentences)
+        tags: list[list[str]] = [[] for _ in encoded]
+        found: list[np.ndarray] = [np.zeros((0, len(labels)))] * len(encoded)
         for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch = collate([encoded[i] for i in rows], source.tokenizer.pad_id, with_chars)
+            items = order[start : start + batch_size]
+            batch = collate([encoded[i] for i in items], source.tokenizer.pad_id, with_chars)
             batch = batch.to(device)
             output = model(batch)
             best = output.extras["tags"].tolist()  # one transfer a batch, then plain lists
             if with_probabilities:
-                found = model.probabilities(output.logits, batch.tagged).cpu().numpy()
-            for index, row in enumerate(rows):
-                steps = encoded[row].first or range(len(sentences[row]))
-                predicted = [labels[best[index][step]] for step in steps]
-                results[row] = self._as_data(predicted, source.preprocessing)
+                marginals = model.probabilities(output.logits, batch.tagged).cpu().numpy()
+            for index, item in enumerate(items):
+                window = encoded[item]
+                steps = window.first if window.first is not None else range(len(window.ids))
+                tags[item] = [labels[best[index][step]] for step in steps]
                 if with_probabilities:
-                    probabilities[row] = found[index, steps]
-        return results, probabilities
+                    found[item] = marginals[index, steps]
+        results: list[list[str]] = [[] for _ in sentences]
+        probabilities: list[list[np.ndarray]] = [[] for _ in sentences]
+        for item, row in enumerate(owner):
+            results[row] += tags[item]
+            probabilities[row].append(found[item])
+        joined = [np.concatenate(p) if p else np.zeros((0, len(labels))) for p in probabilities]
+        return [self._as_data(r, source.preprocessing) for r in results], joined
 
     def _as_data(self, tags: list[str], processing: TaggingPreprocessing) -> list[str]:
         """Model tags -> the data's scheme."""

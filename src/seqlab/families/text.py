@@ -3,6 +3,7 @@ pretrained encoders."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass
@@ -108,3 +109,21 @@ def pretrained_encoder(path: str) -> PretrainedEncoder:
         )
     what = f"{bundle.family.task} bundle {folder}"
     return PretrainedEncoder(embedding, encoder, model.config.encoder, bundle.tokenizer, what)
+
+
+def with_pretrained_shapes(config: Any) -> Any:
+    """``config`` with the encoder and embedding size of its ``encoder_from`` source, so
+    that the model it builds can take the pretrained weights."""
+    source = pretrained_encoder(config.encoder_from)
+    return dataclasses.replace(
+        config, encoder=source.encoder_config, embedding_dim=source.embedding.embedding_dim
+    )
+
+
+def copy_pretrained_encoder(model: torch.nn.Module, path: str) -> str:
+    """Copy the embedding and encoder of ``path`` into ``model`` (built from
+    :func:`with_pretrained_shapes`'s config); returns a one-line summary."""
+    source = pretrained_encoder(path)
+    model.embedding.load_state_dict(source.embedding.state_dict())
+    model.encoder.load_state_dict(source.encoder.state_dict())
+    return f"embedding and encoder from the {source.description}"

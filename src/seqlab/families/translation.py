@@ -66,19 +66,30 @@ METRICS = tuple(SCORERS)
 
 
 @dataclass
-class TranslationData(DataConfig):
-    dataset: str = "cmudict"
+class ParallelData(DataConfig):
+    """Pairs of texts, source -> target: a registered data set, a TSV file
+    (``source<TAB>target``) or, with ``target_path``, two aligned files. The keys that
+    both the ``translation`` and the ``sentence-similarity`` families read."""
+
     target_path: str | None = None  # with data.path: two aligned files
     reverse: bool = False  # swap the two sides (libreoffice-en-ru gives en -> ru)
     source_tokenizer: Kind = "char"
     target_tokenizer: Kind = "whitespace"
-    shared_vocabulary: bool = False
+    shared_vocabulary: bool = False  # one tokenizer for both sides (needed by model.shared)
     lowercase: bool = False  # the source side
     target_lowercase: bool = False
     min_freq: PositiveInt = 1
-    vocab_size: PositiveInt = 8000  # bpe / wordpiece
-    max_source_length: PositiveInt = 100  # tokens; longer training pairs are left out
+    vocab_size: PositiveInt = 8000  # bpe / wordpiece, per side
+    max_source_length: PositiveInt = 100  # tokens (what is done with longer: the family's)
     max_target_length: PositiveInt = 100
+
+
+@dataclass
+class TranslationData(ParallelData):
+    """:class:`ParallelData`; training pairs longer than the maximum lengths are left
+    out; decoding settings for the report and the default request."""
+
+    dataset: str = "cmudict"
     metrics: tuple[str, ...] | None = None  # default: by data set (module doc)
     beam_size: PositiveInt = 5  # decoding for the report and the default request
     length_penalty: float = 0.0  # GNMT alpha

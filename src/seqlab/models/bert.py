@@ -41,13 +41,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.config import PositiveInt, validate
 from seqlab.data.batching import pad_sequences
 from seqlab.errors import UserError
-from seqlab.nn.heads import lengths_to_mask
+from seqlab.nn.heads import Pooling
 from seqlab.nn.transformer import TransformerConfig, TransformerEncoder
 from seqlab.text.tokenizers import PretrainedTokenizer
 
@@ -212,18 +211,6 @@ def bert_config(
     )
 
 
-def mean_pool(hidden: Tensor, lengths: Tensor, normalize: bool = False) -> Tensor:
-    """Mean of (B, T, E) ``hidden`` over each row's ``lengths`` (B,) valid steps -> (B, E).
-
-    sentence-transformers' mean pooling (the [CLS] and [SEP] steps count, padding does
-    not); ``normalize`` then scales each vector to unit L2 norm (its Normalize module).
-    """
-    valid = lengths_to_mask(lengths.to(hidden.device), hidden.shape[1]).unsqueeze(-1)  # (B,T,1)
-    summed = (hidden * valid).sum(1)  # (B, E)
-    pooled = summed / valid.sum(1).clamp(min=1).to(hidden.dtype)
-    return F.normalize(pooled, p=2, dim=-1) if normalize else pooled
-
-
 class BertEncoder(nn.Module):
     """Word embedding + seqlab :class:`TransformerEncoder` in BERT's layout.
 
@@ -257,15 +244,11 @@ class BertEncoder(nn.Module):
         return hidden
 
     def pool(self, hidden: Tensor, lengths: Tensor) -> Tensor:
-        """(B, T, E) hidden states -> (B, E) by ``config.pooling`` [+ ``normalize``]."""
-        if self.config.pooling == "mean":
-            return mean_pool(hidden, lengths, self.config.normalize)
-        if self.config.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            valid = lengths_to_mask(lengths.to(hidden.device), hidden.shape[1]).unsqueeze(-1)
-            pooled = hidden.masked_fill(~valid, float("-inf")).max(1).values
-        return F.normalize(pooled, p=2, dim=-1) if self.config.normalize else pooled
+        """(B, T, E) hidden states -> (B, E) by ``config.pooling`` [+ ``normalize``]; mean
+        pooling is sentence-transformers' (the [CLS] and [SEP] steps count, padding does
+        not), ``normalize`` its Normalize module."""
+        pooling = Pooling(self.config.pooling, hidden.shape[-1], normalize=self.config.normalize)
+        return pooling(hidden, lengths)[0]
 
     def embed(self, ids: Tensor, lengths: Tensor) -> Tensor:
         """(B, T) ids, (B,) lengths -> (B, E) sentence embeddings."""

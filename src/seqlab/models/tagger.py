@@ -88,6 +88,9 @@ class SequenceTaggerConfig:
     constrained: bool = True  # crf: forbid impossible BIO / BIOES transitions
     dropout: DropoutRate = 0.5  # on the word representation and before the head (Lample)
     pretrained_vectors: str | None = None  # word2vec / navec vectors for the word embedding
+    # A bundle / BERT folder / registered checkpoint ("minilm"): its tokenizer, embedding
+    # and encoder (char_features = "none"); words are tagged at their first sub-token.
+    encoder_from: str | None = None
     freeze_embeddings: bool = False
     vocab_size: int = 0
     char_vocab_size: int = 0

@@ -56,7 +56,7 @@ from torch import Tensor, nn
 
 from seqlab import atomic
 from seqlab.config import DropoutRate, PositiveFloat, PositiveInt, to_dict, validate
-from seqlab.errors import UserError, did_you_mean
+from seqlab.errors import UserError, no_match
 from seqlab.nn.cells import Cell
 
 _CONFIG_KEY, _NAMES_KEY = "seqlab.lora.config", "seqlab.lora.names"  # adapter file metadata
@@ -202,15 +202,6 @@ def _adapters(model: nn.Module) -> dict[str, tuple[_LowRank, Tensor]]:
     return found
 
 
-def _no_match(what: str, pattern: str, names: Sequence[str]) -> UserError:
-    """A UserError for a pattern that matches none of ``names``, listing a few of them."""
-    hint = did_you_mean(pattern, names)
-    if not hint.startswith("did you mean"):  # no close name: show a few, not hundreds
-        shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
-        hint = f"fnmatch patterns over names such as {shown}"
-    return UserError(f"{what} {pattern!r} matches nothing", hint)
-
-
 def apply_lora(model: nn.Module, config: LoRAConfig) -> list[str]:
     """Add adapters in place to every weight a pattern of ``config.targets`` matches
     (``LoRAConfig``); returns the adapted names, sorted. The model computes what it did
@@ -247,7 +238,7 @@ def apply_lora(model: nn.Module, config: LoRAConfig) -> list[str]:
                     "leave them out of lora.targets: merging into a tied weight would "
                     "change the other module too",
                 )
-            raise _no_match("LoRA target", pattern, sorted(candidates))
+            raise no_match("LoRA target", pattern, sorted(candidates))
         chosen.update(matched)
     modules = dict(model.named_modules())
     for name in sorted(chosen):
@@ -301,7 +292,7 @@ def mark_only_lora_trainable(model: nn.Module, also: Sequence[str] = ()) -> None
 
     for pattern in also:
         if not any(matches(pattern, names) for _, names in aliases):
-            raise _no_match("trainable pattern", pattern, [names[0] for _, names in aliases])
+            raise no_match("trainable pattern", pattern, [names[0] for _, names in aliases])
     for parameter, names in aliases:
         keep = id(parameter) in adapters or any(matches(pattern, names) for pattern in also)
         parameter.requires_grad_(keep)

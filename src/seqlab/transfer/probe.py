@@ -39,6 +39,7 @@ from seqlab.nn.heads import lengths_to_mask
 from seqlab.nn.recurrent import Recurrent
 from seqlab.nn.transformer import TransformerEncoder
 from seqlab.text.tokenizers import PretrainedTokenizer, Tokenizer
+from seqlab.text.words import windows
 
 Sentence = tuple[list[str], list[str]]  # words, tags
 
@@ -136,24 +137,6 @@ def layer_features(model: Any, ids: Tensor, lengths: Tensor) -> list[Tensor]:
 # ---------------------------------------------------------------- word-level features
 
 
-def word_pieces(tokenizer: Tokenizer, word: str) -> list[int]:
-    """One pre-split word's sub-token ids, without special tokens ([UNK] if it has none)."""
-    if isinstance(tokenizer, PretrainedTokenizer):
-        # tokenize() never adds the template's [CLS] / [SEP]; encode() would.
-        pieces = [tokenizer.token_to_id(piece) for piece in tokenizer.tokenize(word)]
-    else:
-        pieces = tokenizer.encode(word)  # seqlab tokenizers add nothing unless asked
-    return pieces or [tokenizer.unk_id]
-
-
-def _specials(tokenizer: Tokenizer) -> tuple[list[int], list[int]]:
-    """Ids before and after every window: the checkpoint's template (``[CLS] … [SEP]``,
-    ``<s> … </s>``) for a pretrained tokenizer; none for seqlab's own tokenizers."""
-    if isinstance(tokenizer, PretrainedTokenizer) and tokenizer.add_special_tokens:
-        return [tokenizer.bos_id], [tokenizer.eos_id]
-    return [], []
-
-
 def context_size(model: Any, tokenizer: Tokenizer) -> int | None:
     """The longest input the model reads (specials included); None: any length."""
     limits = [getattr(_parts(model)[1], "max_positions", None)]
@@ -161,35 +144,6 @@ def context_size(model: Any, tokenizer: Tokenizer) -> int | None:
         limits.append(tokenizer.max_length)  # e.g. sentence-transformers' max_seq_length
     known = [limit for limit in limits if limit is not None]
     return min(known) if known else None
-
-
-def windows(
-    words: Sequence[str], tokenizer: Tokenizer, context: int | None
-) -> list[tuple[list[int], list[int]]]:
-    """A sentence -> windows ``(ids, first)``: ``ids`` the model's input (with specials)
-    and ``first`` the position of each word's first sub-token in it.
-
-    A sentence longer than ``context`` is cut, between words, into consecutive windows
-    without overlap (each word is read once, with the context of its own window); a
-    single word longer than a window keeps only its first pieces (only the first is read).
-    """
-    before, after = _specials(tokenizer)
-    room = None if context is None else context - len(before) - len(after)
-    if room is not None and room < 1:
-        raise UserError(
-            f"a context of {context} tokens leaves no room for words", "use a longer context"
-        )
-    result: list[tuple[list[int], list[int]]] = []
-    ids, first = list(before), []
-    for word in words:
-        pieces = word_pieces(tokenizer, word)[:room]
-        if room is not None and first and len(ids) - len(before) + len(pieces) > room:
-            result.append((ids + after, first))
-            ids, first = list(before), []
-        first.append(len(ids))
-        ids += pieces
-    result.append((ids + after, first))
-    return result
 
 
 @dataclass

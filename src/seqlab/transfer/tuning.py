@@ -40,7 +40,7 @@ from pydantic import Field
 from torch import nn
 
 from seqlab.config import NonNegativeInt, PositiveFloat
-from seqlab.errors import UserError, did_you_mean
+from seqlab.errors import UserError, no_match
 from seqlab.nn.lora import (
     LoRAConfig,
     apply_lora,
@@ -121,10 +121,7 @@ def _check_patterns(model: nn.Module, patterns: list[str] | dict[str, Any], key:
             modules = sorted(
                 {n.rsplit(".", 1)[0] for n in names} | {n.split(".")[0] for n in names}
             )
-            raise UserError(
-                f"transfer.{key}: '{pattern}' matches no parameter of the model",
-                did_you_mean(pattern, modules) or f"e.g. one of {', '.join(modules[:8])}",
-            )
+            raise no_match(f"transfer.{key}:", pattern, modules)
 
 
 @dataclass
