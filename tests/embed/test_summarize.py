@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqlab.data.datasets import DATASETS
 from seqlab.embed.index import unit_rows
 from seqlab.embed.summarize import (
     centroid_scores,
@@ -130,14 +129,10 @@ def test_split_sentences_rules() -> None:
     assert split_sentences(" \n\n ") == []
 
 
-def test_summarize_text_with_minilm_keeps_document_order() -> None:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed")
+def test_summarize_text_with_minilm_keeps_document_order(minilm_folder) -> None:
     from seqlab.transfer.embedder import load_embedder
 
-    folder = DATASETS["minilm"].path()
-    assert folder is not None
-    embedder = load_embedder(folder / "model")
+    embedder = load_embedder(minilm_folder)
     article = (
         "Oil prices rose to a record high on Monday. OPEC said it would cut production. "
         "Analysts expect oil prices to keep rising this winter. My cat likes to sleep. "

