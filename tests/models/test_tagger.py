@@ -168,6 +168,21 @@ def test_metric_f1_equals_the_span_scorer() -> None:
     assert total / count == pytest.approx(entity_scores(gold, predicted)["micro"]["f1"])
 
 
+def test_entity_f1_is_a_validation_metric_for_entity_tags_only() -> None:
+    from seqlab.errors import UserError
+    from seqlab.train.config import TrainConfig
+    from seqlab.train.loop import fit
+
+    assert "f1" in _model().METRICS
+    pos = SequenceTagger(dataclasses.replace(_model().config, labels=["DET", "NOUN", "VERB"]))
+    assert set(pos.METRICS) == {"loss", "accuracy"}
+    batches = [_batch(WORDS, [[t % 3 for t in row] for row in TAGS])]
+    with torch.no_grad():
+        assert set(pos.metric_sums(pos.eval()(batches[0]), batches[0])) == set(pos.METRICS)
+    with pytest.raises(UserError, match=r"train\.monitor 'f1' is not a validation metric"):
+        fit(pos, batches, batches, TrainConfig(monitor="f1", epochs=1, progress=False))
+
+
 def test_crf_tagger_learns_where_transitions_matter() -> None:
     """Word 3 is tagged B-PER after word 4 and I-PER after B-PER...: the tag of a word
     depends on the previous tag, which a CRF models and the constraint enforces."""

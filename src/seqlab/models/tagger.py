@@ -146,13 +146,15 @@ class SequenceTagger(nn.Module):
     predicted tags (Viterbi for the CRF, argmax for softmax), -1 at untagged steps.
     """
 
-    METRICS: ClassVar[dict[str, str]] = {"loss": "min", "accuracy": "max", "f1": "max"}
-
     def __init__(self, config: SequenceTaggerConfig) -> None:
         super().__init__()
         self.config = config
         if config.vocab_size < 1 or not config.labels:
             raise ValueError("SequenceTagger needs vocab_size and labels (set from the data)")
+        # What validation measures (train.monitor's choices): entity F1 for entity tags only.
+        self.METRICS = {"loss": "min", "accuracy": "max"} | (
+            {"f1": "max"} if self.entity_tags else {}
+        )
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, config.pad_id)
         self.embedding.weight.requires_grad_(not config.freeze_embeddings)
         size = config.embedding_dim
