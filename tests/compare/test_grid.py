@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -236,3 +240,55 @@ def test_the_base_recipe_trains_alone(tiny: Path) -> None:
 def test_a_row_can_have_its_own_settings(tiny: Path) -> None:
     plan = plan_compare(tiny, ["compare.overrides.gru.train.lr=0.5"])
     assert {p.row: p.recipe.train.lr for p in plan.points} == {"gru": 0.5, "rnn_tanh": 0.03}
+
+
+def test_claim_point_locks_and_takes_over_a_dead_process(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert grid.claim_point(run) is None
+    lock = run / ".lock"
+    assert lock.read_text() == f"{os.getpid()} {socket.gethostname()}"
+    assert grid.claim_point(run) == lock.read_text()  # held by a live process (this one)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(f"{dead.pid} {socket.gethostname()}")
+    assert grid.claim_point(run) is None  # stale: its process is gone, so it is taken over
+    assert lock.read_text().startswith(f"{os.getpid()} ")
+    lock.write_text(f"{dead.pid} another-host")  # cannot be checked from here: left alone
+    assert grid.claim_point(run) == f"{dead.pid} another-host"
+
+
+def test_two_processes_share_one_grid(tiny: Path, monkeypatch) -> None:
+    """A point locked by another live process is skipped; once that process is gone
+    the next run trains the point, and every record is read back."""
+    plan = plan_compare(tiny)
+    out = tiny.parent / "out"
+    names = [p.name for p in plan.points]
+    real = grid.train_recipe
+    calls: list[str] = []
+
+    def train(recipe, run_dir, resume=False, **kwargs):
+        calls.append(Path(run_dir).name)
+        return real(recipe, run_dir, resume=resume, **kwargs)
+
+    monkeypatch.setattr(grid, "train_recipe", train)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        held = out / "runs" / names[1]
+        held.mkdir(parents=True)
+        (out / grid.SPEC_FILE).write_text(json.dumps({"spec": plan.spec}))  # as a process would
+        (held / ".lock").write_text(f"{other.pid} {socket.gethostname()}")
+        console = Console(file=io.StringIO(), width=400)
+        records = run_compare(plan, out, console=console)
+        shown = console.file.getvalue()
+    finally:
+        other.kill()
+        other.wait()
+    assert calls == [names[0], names[2], names[3]]
+    assert [r["name"] for r in records] == [names[0], names[2], names[3]]
+    assert f"being trained by process {other.pid}" in shown
+    assert "1 run(s) are still being trained by other processes" in shown
+    assert not [n for n in names if n != names[1] and (out / "runs" / n / ".lock").exists()]
+    calls.clear()
+    records = run_compare(plan, out)  # the holder died: its stale lock is taken over
+    assert calls == [names[1]]
+    assert [r["name"] for r in records] == names and not (held / ".lock").exists()

@@ -35,6 +35,8 @@ def compare_command(
 
     OUT gets runs/POINT/ (run folders with bundles), report.md, report.html, report.json
     and PNGs. Finished runs are never retrained; an interrupted one resumes exactly.
+    Start it again on the same OUT (another terminal, another core) and the second
+    process trains the runs the first is not training.
     """
     from seqlab.compare.grid import plan_compare, run_compare
     from seqlab.compare.report import write_report

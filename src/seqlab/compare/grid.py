@@ -24,6 +24,13 @@ each row's ``solve`` key is bisected until the built model (the family's
 Resuming: ``OUT/compare.json`` holds the grid's spec, so a folder made by another grid
 is refused; a point whose ``point.json`` exists is done and never retrained, a point
 with a checkpoint continues through ``train_recipe(resume=True)``, exactly.
+
+Several processes may train one grid at once (``seqlab compare`` started again on the
+same folder, e.g. once per core): a point being trained holds ``OUT/runs/<point>/.lock``
+(the process id and host); the others skip it and take the next point. A lock whose
+process has died on this host is stale and taken over (its checkpoint resumes). Each
+process writes the report of the points finished when it ends; the last one to end
+writes the whole report.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ import dataclasses
 import itertools
 import json
 import math
+import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +70,7 @@ from seqlab.train.loop import build_optimizer
 
 SPEC_FILE = "compare.json"
 POINT_FILE = "point.json"
+LOCK_FILE = ".lock"
 # [compare] keys that only change how the report reads: a finished grid may edit them.
 PRESENTATION = (
     "metrics",
@@ -647,13 +657,47 @@ def finish_point(plan: Plan, point: Point, run_dir: Path, data: _Data) -> dict[s
     return record
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def claim_point(run_dir: Path) -> str | None:
+    """Take ``run_dir``'s lock for this process: None if taken, else who holds it (a
+    live process, or one on another host). A dead process's lock on this host is taken
+    over."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / LOCK_FILE
+    me = f"{os.getpid()} {socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = lock.read_text(encoding="utf-8").strip()
+            pid, _, host = holder.partition(" ")
+            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                lock.unlink(missing_ok=True)  # stale: its process died
+                continue
+            return holder or "another process"
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(me)
+        return None
+    return "another process"
+
+
 def run_compare(
     plan: Plan,
     out: str | Path,
     console: Console | None = None,
     command: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Train every point not yet done (resuming a half-finished one); return the records.
+    """Train every point not yet done (resuming a half-finished one) and not being
+    trained by another process (module doc); return the records of the finished ones.
 
     A point whose training raises a UserError (e.g. a loss that became nan) is recorded
     as failed — deterministic, so it is not retried; delete its ``point.json`` to retry
@@ -673,7 +717,6 @@ def run_compare(
     if not (out / SPEC_FILE).is_file():
         atomic.write_json(out / SPEC_FILE, {"spec": plan.spec, "command": command})
     data = _Data()
-    records = []
     for number, point in enumerate(plan.points, 1):
         run_dir = out / "runs" / point.name
         record_path = run_dir / POINT_FILE
@@ -687,26 +730,53 @@ def run_compare(
                 )
             else:
                 console.print(f"{title}: done")
-            records.append(record)
             continue
-        if _bundle_recipe(run_dir) != point.resolved:
-            resume = (run_dir / "checkpoint.pt").is_file()
-            console.rule(f"{title}: {'resuming' if resume else 'training'}")
-            try:
-                train_recipe(point.recipe, run_dir, resume=resume, console=console)
-            except UserError as error:
-                console.print(f"[red]{point.name} failed[/]: {error}")
-                record = {
-                    "status": "failed",
-                    "name": point.name,
-                    "row": point.row,
-                    "values": point.values,
-                    "error": str(error),
-                }
-                atomic.write_json(record_path, record)
-                records.append(record)
-                continue
-        record = finish_point(plan, point, run_dir, data)
-        atomic.write_json(record_path, record)
-        records.append(record)
+        holder = claim_point(run_dir)
+        if holder is not None:
+            console.print(f"{title}: being trained by process {holder} — skipped here")
+            continue
+        try:
+            _train_point(plan, point, run_dir, data, console, title)
+        finally:
+            (run_dir / LOCK_FILE).unlink(missing_ok=True)
+    # Read back every record: other processes may have finished points meanwhile.
+    records = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for point in plan.points
+        if (path := out / "runs" / point.name / POINT_FILE).is_file()
+    ]
+    if len(records) < len(plan.points):
+        console.print(
+            f"{len(plan.points) - len(records)} run(s) are still being trained by other "
+            f"processes: this report covers the {len(records)} finished; the last process "
+            "to end writes the whole report"
+        )
     return records
+
+
+def _train_point(
+    plan: Plan, point: Point, run_dir: Path, data: _Data, console: Console, title: str
+) -> dict[str, Any]:
+    """Train (or resume) one point holding its lock; write and return its record."""
+    record_path = run_dir / POINT_FILE
+    if record_path.is_file():  # finished by another process since the loop looked
+        return json.loads(record_path.read_text(encoding="utf-8"))
+    if _bundle_recipe(run_dir) != point.resolved:
+        resume = (run_dir / "checkpoint.pt").is_file()
+        console.rule(f"{title}: {'resuming' if resume else 'training'}")
+        try:
+            train_recipe(point.recipe, run_dir, resume=resume, console=console)
+        except UserError as error:
+            console.print(f"[red]{point.name} failed[/]: {error}")
+            record = {
+                "status": "failed",
+                "name": point.name,
+                "row": point.row,
+                "values": point.values,
+                "error": str(error),
+            }
+            atomic.write_json(record_path, record)
+            return record
+    record = finish_point(plan, point, run_dir, data)
+    atomic.write_json(record_path, record)
+    return record
