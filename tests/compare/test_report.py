@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 from scipy import stats
 
 from seqlab.compare.grid import Claim, plan_compare, run_compare
@@ -161,3 +163,16 @@ def test_report_of_a_tiny_grid(tiny: Path) -> None:
     assert row["metrics"]["test_loss"]["ci95"] == pytest.approx(mean_ci(losses)[1])
     assert report.data["claims"][0]["published"] == "yes"  # 4.684 < 4.811
     assert {d["label"] for d in data["diagnose"]} == {"rnn_tanh", "gru"}
+
+
+def test_a_report_of_a_grid_still_training_says_which_rows_have_not_run(tiny: Path) -> None:
+    out = tiny.parent / "out"
+    plan = plan_compare(tiny)
+    records = [r for r in run_compare(plan, out) if r["row"] == "rnn_tanh"]
+    console = Console(file=io.StringIO(), width=200)
+    write_report(plan, records, out, console=console)
+    shown = console.file.getvalue()
+    assert "not run yet" in shown and "failed" not in shown
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    gru = next(r for r in data["rows"] if r["row"] == "gru")
+    assert gru["runs"] == 0 and gru["rank"] is None and gru["failed"] == []

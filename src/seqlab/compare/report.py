@@ -534,7 +534,9 @@ def _print(report: Report, console: Console) -> None:
             row["row"],
             f"{row['parameters']:,}",
             fmt(row["tokens_per_second"]),
-            fmt_ci(stat["mean"], stat["ci95"]) if row["runs"] else "failed",
+            fmt_ci(stat["mean"], stat["ci95"])
+            if row["runs"]
+            else ("failed" if row["failed"] else "not run yet"),
             fmt(data["published"].get(row["row"])),
         )
     console.print(table)
