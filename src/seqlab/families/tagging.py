@@ -49,8 +49,8 @@ from seqlab.families.text import (
 )
 from seqlab.models.tagger import SequenceTagger, SequenceTaggerConfig, TaggingBatch
 from seqlab.text import tagging as schemes
-from seqlab.text.tokenizers import PretrainedTokenizer, Tokenizer, WordTokenizer, make_tokenizer
-from seqlab.text.words import pack_windows, special_ids, word_pieces
+from seqlab.text.tokenizers import Tokenizer, WordTokenizer, make_tokenizer
+from seqlab.text.words import context_limit, pack_windows, special_ids, word_pieces
 
 Sentence = tuple[list[str], list[str]]  # tokens, tags
 
@@ -308,15 +308,11 @@ class TokenClassification(Family):
     def max_length(self, recipe: Any) -> int | None:
         """The longest input the encoder reads (its positions, and a pretrained
         tokenizer's own limit); None for a recurrent encoder."""
-        encoder, limits = recipe.model.encoder, []
         if recipe.model.encoder_from:
             source = pretrained_encoder(recipe.model.encoder_from)
-            encoder = source.encoder_config
-            if isinstance(source.tokenizer, PretrainedTokenizer):
-                limits.append(source.tokenizer.max_length)
-        limits.append(getattr(encoder, "max_positions", None))
-        known = [limit for limit in limits if limit is not None]
-        return min(known) if known else None
+            positions = getattr(source.encoder_config, "max_positions", None)
+            return context_limit(positions, source.tokenizer)
+        return getattr(recipe.model.encoder, "max_positions", None)
 
     def fit_preprocessing(
         self, data: TaggingData, splits: dict[str, list[Sentence]]

@@ -41,6 +41,17 @@ def special_ids(tokenizer: Tokenizer) -> tuple[list[int], list[int]]:
     return [], []
 
 
+def context_limit(max_positions: int | None, tokenizer: Tokenizer | None = None) -> int | None:
+    """The longest input (specials included) a model reads: its encoder's positions and a
+    pretrained tokenizer's own limit (e.g. sentence-transformers' max_seq_length); None:
+    any length."""
+    limits = [max_positions]
+    if isinstance(tokenizer, PretrainedTokenizer):
+        limits.append(tokenizer.max_length)
+    known = [limit for limit in limits if limit is not None]
+    return min(known) if known else None
+
+
 def pack_windows(
     pieces: Sequence[list[int]],
     context: int | None,
@@ -76,4 +87,4 @@ def windows(words: Sequence[str], tokenizer: Tokenizer, context: int | None) -> 
     return pack_windows([word_pieces(tokenizer, w) for w in words], context, before, after)
 
 
-__all__ = ["Window", "pack_windows", "special_ids", "windows", "word_pieces"]
+__all__ = ["Window", "context_limit", "pack_windows", "special_ids", "windows", "word_pieces"]

@@ -38,8 +38,8 @@ from seqlab.nn.encoders import RecurrentEncoder
 from seqlab.nn.heads import lengths_to_mask
 from seqlab.nn.recurrent import Recurrent
 from seqlab.nn.transformer import TransformerEncoder
-from seqlab.text.tokenizers import PretrainedTokenizer, Tokenizer
-from seqlab.text.words import windows
+from seqlab.text.tokenizers import Tokenizer
+from seqlab.text.words import context_limit, windows
 
 Sentence = tuple[list[str], list[str]]  # words, tags
 
@@ -139,11 +139,7 @@ def layer_features(model: Any, ids: Tensor, lengths: Tensor) -> list[Tensor]:
 
 def context_size(model: Any, tokenizer: Tokenizer) -> int | None:
     """The longest input the model reads (specials included); None: any length."""
-    limits = [getattr(_parts(model)[1], "max_positions", None)]
-    if isinstance(tokenizer, PretrainedTokenizer):
-        limits.append(tokenizer.max_length)  # e.g. sentence-transformers' max_seq_length
-    known = [limit for limit in limits if limit is not None]
-    return min(known) if known else None
+    return context_limit(getattr(_parts(model)[1], "max_positions", None), tokenizer)
 
 
 @dataclass
