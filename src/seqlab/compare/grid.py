@@ -756,11 +756,11 @@ def run_compare(
 
 def _train_point(
     plan: Plan, point: Point, run_dir: Path, data: _Data, console: Console, title: str
-) -> dict[str, Any]:
-    """Train (or resume) one point holding its lock; write and return its record."""
+) -> None:
+    """Train (or resume) one point holding its lock; write its record (``point.json``)."""
     record_path = run_dir / POINT_FILE
     if record_path.is_file():  # finished by another process since the loop looked
-        return json.loads(record_path.read_text(encoding="utf-8"))
+        return
     if _bundle_recipe(run_dir) != point.resolved:
         resume = (run_dir / "checkpoint.pt").is_file()
         console.rule(f"{title}: {'resuming' if resume else 'training'}")
@@ -776,7 +776,5 @@ def _train_point(
                 "error": str(error),
             }
             atomic.write_json(record_path, record)
-            return record
-    record = finish_point(plan, point, run_dir, data)
-    atomic.write_json(record_path, record)
-    return record
+            return
+    atomic.write_json(record_path, finish_point(plan, point, run_dir, data))
