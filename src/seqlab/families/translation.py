@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.config import NonNegativeFloat, NonNegativeInt, PositiveInt
-from seqlab.data.batching import pad_sequences
+from seqlab.data.batching import BucketSampler, pad_sequences
 from seqlab.data.config import DataConfig, limit_splits
 from seqlab.data.datasets import load_dataset
 from seqlab.decoding.beam import beam_search
@@ -138,12 +137,15 @@ class TranslateResponse(BaseModel):
 
 
 class Seq2SeqBatches:
-    """Batches of (source ids, target ids) pairs, bucketed by length.
+    """Batches of (source ids, target ids) pairs, bucketed by source length.
 
-    Training batches are shuffled per epoch (seeded by seed and epoch, so a resumed run
-    sees the same order) within pools of 50 batches sorted by source length (little
-    padding); evaluation batches are in length order and carry each row's index.
+    Training batches come from :class:`~seqlab.data.batching.BucketSampler` (reshuffled
+    per epoch from ``(seed, epoch)``, so a resumed run replays the same batches; pools of
+    50 batches sorted by source length, so little padding); evaluation batches are in
+    length order. Every batch carries its rows' indices.
     """
+
+    carries_state = False
 
     def __init__(
         self,
@@ -157,38 +159,21 @@ class Seq2SeqBatches:
     ) -> None:
         if not pairs:
             raise UserError("a split has no sentence pairs", "use more data or a looser limit")
-        self.pairs, self.batch_size, self.shuffle, self.seed = pairs, batch_size, shuffle, seed
+        self.pairs = pairs
         self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
-        self.epoch = 0
+        lengths = [len(source) for source, _ in pairs]
+        # Evaluation: one bucket of everything, i.e. all pairs in length order.
+        bucket = None if shuffle else len(pairs)
+        self.sampler = BucketSampler(lengths, batch_size, shuffle, seed, bucket)
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.sampler.set_epoch(epoch)
 
     def __len__(self) -> int:
-        return -(-len(self.pairs) // self.batch_size)
-
-    def _order(self) -> list[list[int]]:
-        indices = list(range(len(self.pairs)))
-        length = [len(s) for s, _ in self.pairs]
-        if not self.shuffle:
-            indices.sort(key=lambda i: length[i])
-            return [
-                indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)
-            ]
-        rng = random.Random(self.seed * 1_000_003 + self.epoch)
-        rng.shuffle(indices)
-        pool = 50 * self.batch_size
-        batches = []
-        for start in range(0, len(indices), pool):
-            chunk = sorted(indices[start : start + pool], key=lambda i: length[i])
-            batches += [
-                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
-            ]
-        rng.shuffle(batches)
-        return batches
+        return len(self.sampler)
 
     def __iter__(self) -> Iterator[Seq2SeqBatch]:
-        for rows in self._order():
+        for rows in self.sampler:
             sources = [self.pairs[i][0] for i in rows]
             targets = [[self.bos_id, *self.pairs[i][1], self.eos_id] for i in rows]
             yield Seq2SeqBatch(
