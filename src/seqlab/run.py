@@ -73,7 +73,7 @@ def train_recipe(
     state = family.train(model, prepared, recipe, out, resume, plan)
     if state.stop_reason:
         console.print(f"stopped: {state.stop_reason}")
-    train_seconds = time.monotonic() - started
+    train_seconds = state.earlier_seconds + time.monotonic() - started  # a resumed run: all
     with torch.no_grad():
         metrics, lines = family.report(model, prepared, recipe)
         figures = family.card_figures(model, prepared)

@@ -15,6 +15,7 @@ from seqlab.errors import UserError
 from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfig
 from seqlab.nn.encoders import RecurrentConfig
 from seqlab.train.callbacks import Callback
+from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.train.config import TrainConfig
 from seqlab.train.loop import LearningRate, build_optimizer, evaluate, fit
 
@@ -203,6 +204,27 @@ def test_budget_stop_mid_epoch_is_recorded_and_resumes_mid_epoch(tmp_path: Path)
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if r["kind"] == "train"] == list(range(1, 17))
     assert [r["epoch"] for r in rows if r["kind"] == "valid"] == [1, 2]  # the partial eval is gone
+
+
+def test_a_resumed_run_counts_the_time_of_the_processes_before_it(tmp_path: Path) -> None:
+    """The checkpoint carries the training seconds so far: a resumption adds to them (the
+    run's ``train_seconds``) and ``max_minutes`` budgets the whole run, not each process."""
+    train, valid = _task()  # 8 batches an epoch
+    cfg = dict(lr=0.02, progress=False)
+    fit(_model(), train, valid, TrainConfig(epochs=2, max_steps=3, **cfg), tmp_path)
+    saved = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert saved["seconds"] > 0
+    saved["seconds"] = 120.0  # as if the first process had trained for two minutes
+    save_checkpoint(tmp_path / "checkpoint.pt", saved)
+    state = fit(
+        _model(), train, valid, TrainConfig(epochs=2, max_minutes=1, **cfg), tmp_path, resume=True
+    )
+    assert state.earlier_seconds == 120.0
+    assert state.step == 4 and state.stop_reason.startswith("time budget reached at step 4")
+    state = fit(
+        _model(), train, valid, TrainConfig(epochs=2, max_minutes=3, **cfg), tmp_path, resume=True
+    )
+    assert state.step == 16 and not state.stop_reason  # 3 minutes leave room for the rest
 
 
 def test_early_stopped_run_stays_stopped_on_resume(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ class TrainState:
     stop: bool = False
     stop_reason: str = ""
     monitored: str = "valid"  # the split on_eval_end's metrics are of ("train": no validation)
+    earlier_seconds: float = 0.0  # a resumed run: training seconds of the processes before
 
 
 class Callback:

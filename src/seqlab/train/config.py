@@ -44,7 +44,7 @@ class TrainConfig:
     deterministic: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
     max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
-    max_minutes: PositiveFloat | None = None  # wall-clock budget
+    max_minutes: PositiveFloat | None = None  # wall-clock budget of the run, resumptions included
     checkpoint_every: PositiveInt | None = None  # also checkpoint every N steps (exact resume)
     log_every: PositiveInt = 20
     progress: bool = True

@@ -356,6 +356,7 @@ def fit(
                 "stopper_bad": stopper.bad if stopper is not None else 0,
                 "early_stopped": stopper is not None and stopper.bad >= stopper.patience,
                 "rng": _rng_state(),
+                "seconds": state.earlier_seconds + time.monotonic() - started,
                 "recipe": recipe,
             },
         )
@@ -387,6 +388,7 @@ def fit(
                 None if saved["carried"] is None else tuple(s.to(device) for s in saved["carried"])
             )
             _set_rng_state(saved["rng"])
+            state.earlier_seconds = saved.get("seconds", 0.0)  # older checkpoints: none
             if count:
                 state.loss = total / count
 
@@ -430,7 +432,8 @@ def fit(
                 callback.on_step_end(state)
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 save(epoch_done=False)
-            out_of_time = cfg.max_minutes and time.monotonic() - started > 60 * cfg.max_minutes
+            elapsed = state.earlier_seconds + time.monotonic() - started  # the whole run's
+            out_of_time = cfg.max_minutes and elapsed > 60 * cfg.max_minutes
             if (cfg.max_steps and state.step >= cfg.max_steps) or out_of_time:
                 what = "step" if cfg.max_steps and state.step >= cfg.max_steps else "time"
                 state.stop = True
