@@ -333,6 +333,10 @@ def fit(
     in_epoch, total, count, carried = 0, 0.0, 0, None
     checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
 
+    def run_seconds() -> float:
+        """Training seconds of the whole run: the processes before this one, and this one."""
+        return state.earlier_seconds + time.monotonic() - started
+
     def save(epoch_done: bool) -> None:
         if checkpoint_path is None:
             return
@@ -356,7 +360,7 @@ def fit(
                 "stopper_bad": stopper.bad if stopper is not None else 0,
                 "early_stopped": stopper is not None and stopper.bad >= stopper.patience,
                 "rng": _rng_state(),
-                "seconds": state.earlier_seconds + time.monotonic() - started,
+                "seconds": run_seconds(),
                 "recipe": recipe,
             },
         )
@@ -432,8 +436,7 @@ def fit(
                 callback.on_step_end(state)
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 save(epoch_done=False)
-            elapsed = state.earlier_seconds + time.monotonic() - started  # the whole run's
-            out_of_time = cfg.max_minutes and elapsed > 60 * cfg.max_minutes
+            out_of_time = cfg.max_minutes and run_seconds() > 60 * cfg.max_minutes
             if (cfg.max_steps and state.step >= cfg.max_steps) or out_of_time:
                 what = "step" if cfg.max_steps and state.step >= cfg.max_steps else "time"
                 state.stop = True
