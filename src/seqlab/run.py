@@ -19,6 +19,7 @@ from seqlab.bundle import save_bundle
 from seqlab.errors import UserError
 from seqlab.nn.lora import strip_lora
 from seqlab.recipe import Recipe, dump_toml, recipe_from_dict, recipe_to_dict
+from seqlab.train.callbacks import TrainState
 from seqlab.train.config import resolve_device
 from seqlab.train.loop import check_resumable, seed_everything
 from seqlab.transfer.tuning import adapter_bytes, prepare_transfer
@@ -30,6 +31,19 @@ class RunResult:
     metrics: dict[str, Any]
     lines: list[str]
     seconds: float
+
+
+def _averaged(state: TrainState, monitor: str) -> str:
+    """What ``train.average_last`` did, for the metrics: "epochs 26-30" (the bundle holds
+    their mean) or why the best epoch's weights were kept instead; "" when off."""
+    if state.averaged is None:
+        return ""
+    first, last = state.averaged["epochs"]
+    epochs = f"epochs {first}-{last}" if last > first else f"epoch {first}"
+    if state.averaged["kept"]:
+        return epochs
+    value, best = state.averaged[f"valid_{monitor}"], f"epoch {state.best_epoch}: {state.best:.4f}"
+    return f"{epochs}, not kept (valid {monitor} {value:.4f}; {best})"
 
 
 def train_recipe(
@@ -79,12 +93,16 @@ def train_recipe(
         figures = family.card_figures(model, prepared)
     history = state.history  # one record per evaluated epoch (one for fitted models)
     best = history[state.best_epoch - 1] if state.best_epoch else (history or [{}])[-1]
+    averaged = _averaged(state, recipe.train.monitor)
+    if state.averaged is not None and state.averaged["kept"]:
+        best = state.averaged  # the weights the bundle holds are the averaged ones
     metrics = {
         **{k: v for k, v in best.items() if k.startswith("valid_")},
         **metrics,
         **({"trainable_parameters": plan.trainable} if plan is not None else {}),
         "epochs": state.epoch,
         "best_epoch": state.best_epoch,
+        **({"averaged": averaged} if averaged else {}),
         "train_seconds": round(train_seconds, 1),
         **({"stopped": state.stop_reason} if state.stop_reason else {}),
     }

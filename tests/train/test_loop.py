@@ -311,3 +311,89 @@ def test_progress_bar_keeps_only_the_running_epoch_live() -> None:
             assert len(bar.progress.tasks) == 0
     finally:
         bar.on_train_end(state)
+
+
+class _Snapshots(Callback):
+    """The weights at each epoch's end; ``negate_at`` flips their signs after that epoch's
+    evaluation (the best-epoch copy is taken before, the average's after)."""
+
+    def __init__(self, model: torch.nn.Module, negate_at: int = 0) -> None:
+        self.model, self.negate_at, self.weights = model, negate_at, []
+
+    def on_eval_end(self, state, metrics) -> None:
+        if state.epoch == self.negate_at:
+            with torch.no_grad():
+                for p in self.model.parameters():
+                    p.neg_()
+        self.weights.append({k: v.clone() for k, v in self.model.state_dict().items()})
+
+
+def _mean(weights: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {name: sum(w[name] for w in weights) / len(weights) for name in weights[0]}
+
+
+def test_average_last_returns_the_mean_of_the_last_epochs_weights() -> None:
+    """Checkpoint averaging (Vaswani et al. 2017): epochs 3-5 of 5, their plain mean; kept
+    because validation finds it no worse than the best epoch (accuracy 1.0 both), and its
+    metrics recorded."""
+    train, valid = _task()
+    model = _model()
+    snapshots = _Snapshots(model)
+    cfg = TrainConfig(lr=0.02, epochs=5, average_last=3, monitor="accuracy", progress=False)
+    state = fit(model, train, valid, cfg, callbacks=[snapshots])
+    expected = _mean(snapshots.weights[2:])
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=1e-6)
+    assert state.averaged is not None
+    assert state.averaged["epochs"] == [3, 5] and state.averaged["kept"]
+    assert state.averaged["valid_loss"] == pytest.approx(evaluate(model, valid)["loss"])
+    assert state.best == state.averaged["valid_accuracy"] == 1.0
+
+
+def test_an_average_worse_than_the_best_epoch_is_not_kept() -> None:
+    """Epoch 6's weights go into the average negated: the mean of w5 and -w6 is near zero
+    and predicts nothing, so the best epoch's weights come back and the run says why."""
+    train, valid = _task()
+    model = _model()
+    snapshots = _Snapshots(model, negate_at=6)
+    cfg = TrainConfig(lr=0.02, epochs=6, average_last=2, monitor="accuracy", progress=False)
+    state = fit(model, train, valid, cfg, callbacks=[snapshots])
+    assert state.averaged is not None and not state.averaged["kept"]
+    assert state.averaged["epochs"] == [5, 6]
+    assert state.averaged["valid_accuracy"] < state.best
+    assert evaluate(model, valid)["accuracy"] == pytest.approx(state.best)
+    best = state.history[state.best_epoch - 1]["valid_accuracy"]
+    assert state.best == best > 0.9
+
+
+def test_without_validation_the_average_is_always_kept() -> None:
+    train, _ = _task()
+    empty = ClassificationBatches([], [], batch_size=32, shuffle=False)
+    model = _model()
+    snapshots = _Snapshots(model)
+    cfg = TrainConfig(lr=0.02, epochs=3, average_last=2, progress=False)
+    state = fit(model, train, empty, cfg, callbacks=[snapshots])
+    assert state.averaged == {"epochs": [2, 3], "kept": True}
+    expected = _mean(snapshots.weights[1:])
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=1e-6)
+
+
+def test_a_run_resumed_inside_the_averaging_window_averages_the_same_epochs(
+    tmp_path: Path,
+) -> None:
+    """The running sum is in the checkpoint: stopped in epoch 3 of 4 (epoch 2 already
+    summed), resumed, the result equals an uninterrupted run's."""
+    train, valid = _task()  # 8 batches an epoch
+    cfg = dict(lr=0.02, epochs=4, average_last=3, monitor="accuracy", progress=False)
+    straight = _model()
+    fit(straight, train, valid, TrainConfig(**cfg), tmp_path / "straight")
+    fit(_model(), train, valid, TrainConfig(max_steps=20, **cfg), tmp_path / "resumed")
+    assert load_checkpoint(tmp_path / "resumed" / "checkpoint.pt")["average"]["count"] == 1
+    resumed = _model()
+    state = fit(resumed, train, valid, TrainConfig(**cfg), tmp_path / "resumed", resume=True)
+    assert state.averaged is not None and state.averaged["epochs"] == [2, 4]
+    for (name, a), b in zip(
+        straight.state_dict().items(), resumed.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=name)

@@ -39,6 +39,9 @@ class TrainState:
     stop_reason: str = ""
     monitored: str = "valid"  # the split on_eval_end's metrics are of ("train": no validation)
     earlier_seconds: float = 0.0  # a resumed run: training seconds of the processes before
+    # train.average_last: the averaged weights' epochs, validation metrics and whether the
+    # run kept them ({"epochs": [first, last], "kept": bool, "valid_loss": ..., ...})
+    averaged: dict[str, Any] | None = None
 
 
 class Callback:

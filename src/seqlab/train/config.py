@@ -46,6 +46,10 @@ class TrainConfig:
     max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
     max_minutes: PositiveFloat | None = None  # wall-clock budget of the run, resumptions included
     checkpoint_every: PositiveInt | None = None  # also checkpoint every N steps (exact resume)
+    # The weights of the last N epochs averaged into the final model, when validation says
+    # they are no worse than the best epoch (checkpoint averaging: Vaswani et al. 2017;
+    # fairseq's average_checkpoints.py). 0 = off.
+    average_last: NonNegativeInt = 0
     log_every: PositiveInt = 20
     progress: bool = True
 

@@ -56,6 +56,7 @@ RESUMABLE_CHANGES = {
     "train.progress",
     "train.log_every",
     "train.checkpoint_every",
+    "train.average_last",
     "train.device",
     "eval",
 }
@@ -171,6 +172,43 @@ class LearningRate:
         )
 
 
+class WeightAverage:
+    """The running mean of a model's weights at the ends of epochs (checkpoint averaging).
+
+    Floating-point tensors are summed; integer buffers (counters) keep their last value.
+    Its ``state_dict`` goes into the checkpoint, so a resumed run averages the same epochs.
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+        self.first_epoch = 0
+
+    def add(self, weights: dict[str, torch.Tensor], epoch: int) -> None:
+        if not self.count:
+            self.first_epoch = epoch
+        for name, value in weights.items():
+            value = value.detach()
+            if value.is_floating_point() and name in self.sums:
+                self.sums[name] += value
+            else:
+                self.sums[name] = value.clone()
+        self.count += 1
+
+    def mean(self) -> dict[str, torch.Tensor]:
+        return {
+            name: value / self.count if value.is_floating_point() else value
+            for name, value in self.sums.items()
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": self.sums, "count": self.count, "first_epoch": self.first_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sums, self.count = state["sums"], state["count"]
+        self.first_epoch = state["first_epoch"]
+
+
 def _detach(state: Any) -> Any:
     return None if state is None else tuple(s.detach() for s in state)
 
@@ -264,6 +302,34 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _choose_average(
+    model: nn.Module,
+    average: WeightAverage,
+    best_weights: dict[str, torch.Tensor],
+    valid_batches: Any,
+    cfg: TrainConfig,
+    state: TrainState,
+) -> dict[str, torch.Tensor]:
+    """The averaged weights when validation finds them no worse than the best epoch's
+    (always, without validation), else the best epoch's; ``state.averaged`` says which."""
+    averaged = average.mean()
+    model.load_state_dict(averaged)
+    epochs = [average.first_epoch, average.first_epoch + average.count - 1]
+    if state.monitored != "valid":
+        state.averaged = {"epochs": epochs, "kept": True}
+        return averaged
+    metrics = evaluate(model, valid_batches)
+    value = metrics[cfg.monitor]
+    higher = getattr(model, "METRICS", {}).get(cfg.monitor) == "max"
+    kept = state.best is None or (value >= state.best if higher else value <= state.best)
+    valid = {f"valid_{name}": number for name, number in metrics.items()}
+    state.averaged = {"epochs": epochs, "kept": kept, **valid}
+    if kept:
+        state.best = value
+        return averaged
+    return best_weights
+
+
 def fit(
     model: nn.Module,
     train_batches: Any,
@@ -281,6 +347,11 @@ def fit(
 
     ``valid_batches`` None or empty: the monitored ``loss`` is each epoch's mean
     training loss (nothing else can be monitored), and the history has no ``valid_*``.
+
+    ``cfg.average_last = N``: the weights at the ends of epochs ``epochs - N + 1`` to
+    ``epochs`` are averaged; the run returns them when their monitored validation metric
+    is no worse than the best epoch's (or always, without validation), and says which in
+    ``state.averaged``. A run stopped before those epochs averages what it reached of them.
 
     ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt``.
     ``resume=True`` continues from that checkpoint, exactly where it was written;
@@ -318,6 +389,7 @@ def fit(
         steps_per_epoch=steps_per_epoch, monitored="valid" if validating else "train"
     )
     best_weights = copy.deepcopy(model.state_dict())
+    average = WeightAverage()
     stopper = (
         EarlyStopping(cfg.early_stopping, cfg.monitor, "max" if higher else "min")
         if cfg.early_stopping
@@ -360,6 +432,7 @@ def fit(
                 "stopper_bad": stopper.bad if stopper is not None else 0,
                 "early_stopped": stopper is not None and stopper.bad >= stopper.patience,
                 "rng": _rng_state(),
+                "average": average.state_dict(),
                 "seconds": run_seconds(),
                 "recipe": recipe,
             },
@@ -393,6 +466,8 @@ def fit(
             )
             _set_rng_state(saved["rng"])
             state.earlier_seconds = saved.get("seconds", 0.0)  # older checkpoints: none
+            if "average" in saved:
+                average.load_state_dict(saved["average"])
             if count:
                 state.loss = total / count
 
@@ -468,10 +543,14 @@ def fit(
         for callback in all_callbacks:
             callback.on_eval_end(state, metrics)
         if not partial:
+            if cfg.average_last and state.epoch > cfg.epochs - cfg.average_last:
+                average.add(model.state_dict(), state.epoch)
             save(epoch_done=True)
 
     for callback in all_callbacks:
         callback.on_train_end(state)
+    if average.count:
+        best_weights = _choose_average(model, average, best_weights, valid_batches, cfg, state)
     model.load_state_dict(best_weights)
     model.eval()
     torch.use_deterministic_algorithms(was_deterministic)
