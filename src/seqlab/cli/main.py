@@ -98,6 +98,24 @@ def tasks() -> None:
     console.print(table)
 
 
+Ensemble = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="Another bundle of the same data: decode with the mean of the models' "
+        "probabilities (repeat for more)"
+    ),
+]
+
+
+def _with_ensemble(loaded: Any, ensemble: list[Path] | None) -> Any:
+    """A loaded bundle, or with ``--ensemble`` it and those bundles combined by its family."""
+    from seqlab.bundle import load_bundle
+
+    if not ensemble:
+        return loaded
+    return loaded.family.ensemble([loaded, *(load_bundle(path) for path in ensemble)])
+
+
 @app.command()
 def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder")],
@@ -110,11 +128,12 @@ def evaluate(
     table: Annotated[
         bool, typer.Option("--table", help="A table (per type, for taggers) instead of JSON")
     ] = False,
+    ensemble: Ensemble = None,
 ) -> None:
     """Measure a saved model on a split of its data set, another data set or a file of yours."""
     from seqlab.bundle import load_bundle
 
-    loaded = load_bundle(bundle)
+    loaded = _with_ensemble(load_bundle(bundle), ensemble)
     if data is not None:
         metrics = loaded.family.evaluate_file(loaded, str(data))
     else:
@@ -223,6 +242,7 @@ def translate(
         bool, typer.Option(help="Cut a source longer than the model's maximum")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+    ensemble: Ensemble = None,
 ) -> None:
     """Translate with a seq2seq bundle (beam search); --plot draws the attention."""
     from seqlab.bundle import load_bundle
@@ -234,6 +254,7 @@ def translate(
             f"bundle {bundle} is a {family.task} model, not a translation model",
             "use `seqlab predict` for it",
         )
+    loaded = _with_ensemble(loaded, ensemble)
     inputs = _read_inputs(texts, file)
     options = dict(beam_size=beam, max_length=max_length, truncate=truncate)
     requests = [

@@ -196,6 +196,15 @@ class Family:
         return self.report(bundle.model, prepared, recipe)[0]
 
     # ------------------------------------------------------------------ using a bundle
+    def ensemble(self, bundles: list[Bundle]) -> Bundle:
+        """One bundle answering with the combined predictions of ``bundles`` (the first's
+        preprocessing, tokenizer and recipe): ``seqlab evaluate / translate --ensemble``.
+        Families whose models can be combined override this."""
+        raise UserError(
+            f"{self.task} bundles cannot be combined into an ensemble yet",
+            "evaluate the bundles one at a time",
+        )
+
     def predict(self, bundle: Bundle, requests: list[Any]) -> list[Any]:
         raise NotImplementedError
 

@@ -34,7 +34,7 @@ from seqlab.decoding.beam import beam_search
 from seqlab.errors import UserError
 from seqlab.evaluate import seq2seq as measures
 from seqlab.families.base import SPLITS, Family, Prepared
-from seqlab.models.seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig
+from seqlab.models.seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig, Seq2SeqEnsemble
 from seqlab.nn.transformer import TransformerConfig
 from seqlab.text.tokenizers import KINDS, Tokenizer, TokenizerPair, make_tokenizer
 from seqlab.train.loop import evaluate
@@ -513,6 +513,25 @@ class Translation(Family):
         return getattr(model.config.decoder, "attention", "cross") != "none"
 
     # -------------------------------------------------------------- using a bundle
+    def ensemble(self, bundles: list[Any]) -> Any:
+        """The bundles' models as one :class:`Seq2SeqEnsemble` (the mean of their next-token
+        probabilities), in a copy of the first bundle; every bundle must be a translation
+        model with the first one's tokenizers (trained on the same data)."""
+        first = bundles[0]
+        for other in bundles[1:]:
+            if other.task != self.task:
+                raise UserError(
+                    f"bundle {other.path} is a {other.task} model, not a translation model",
+                    "ensemble translation bundles only",
+                )
+            if other.tokenizer.to_dict() != first.tokenizer.to_dict():
+                raise UserError(
+                    f"bundle {other.path} has other vocabularies than {first.path}",
+                    "ensemble models trained on the same data with the same tokenizers",
+                )
+        model = Seq2SeqEnsemble([bundle.model for bundle in bundles]).eval()
+        return dataclasses.replace(first, model=model, metrics={})
+
     def predict(self, bundle: Any, requests: list[TranslateRequest]) -> list[TranslateResponse]:
         pair: TokenizerPair = bundle.tokenizer
         processing: TranslationPreprocessing = bundle.preprocessing

@@ -37,6 +37,7 @@ cross-entropy of the target tokens with optional label smoothing (Szegedy et al.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -403,3 +404,60 @@ class Seq2Seq(nn.Module):
     def summarize(means: dict[str, float]) -> dict[str, float]:
         """Per-token perplexity = exp(mean NLL)."""
         return {**means, "ppl": float(torch.tensor(min(means["loss"], 50.0)).exp())}
+
+
+class Seq2SeqEnsemble(nn.Module):
+    """Several :class:`Seq2Seq` models of one vocabulary decoding as one: at every step
+    the mean of their next-token *probabilities* (fairseq's and OpenNMT's ensembles)::
+
+        log p(y_t | y_<t, x) = log (1/K) sum_k p_k(y_t | y_<t, x)
+
+    ``forward(batch)`` -> ``logits`` (B, T, V) holding these log-probabilities (so the
+    loss, perplexity and accuracy of :meth:`Seq2Seq.metric_sums` are the ensemble's) and
+    the first member's ``extras`` (its attention). ``start`` -> a tuple of the members'
+    states; ``step(tokens (N,), state)`` -> ((N, V) log-probabilities, state): what
+    :func:`seqlab.decoding.beam.beam_search` drives. Members keep their own sizes and
+    architectures (a recurrent and a Transformer model may be mixed).
+    """
+
+    METRICS: ClassVar[dict[str, str]] = Seq2Seq.METRICS
+
+    def __init__(self, models: list[Seq2Seq]) -> None:
+        super().__init__()
+        if len(models) < 2:
+            raise ValueError("an ensemble needs at least two models")
+        self.members = nn.ModuleList(models)
+        self.config = models[0].config  # ids of pad / bos / eos: the same for every member
+
+    @staticmethod
+    def mean_probability(scores: list[Tensor]) -> Tensor:
+        """K tensors (..., V) of logits -> (..., V) log of their mean softmax."""
+        log_probs = torch.stack([torch.log_softmax(s.float(), dim=-1) for s in scores])
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(scores))
+
+    def forward(
+        self, batch: Seq2SeqBatch, state: Any = None, need_weights: bool = False
+    ) -> ModelOutput:
+        outputs = [member(batch, need_weights=need_weights) for member in self.members]
+        log_probs = self.mean_probability([output.logits for output in outputs])
+        labels, valid = Seq2Seq.labels(batch)
+        loss = F.nll_loss(log_probs[valid], labels[valid])
+        return ModelOutput(log_probs, loss, extras=outputs[0].extras)
+
+    def start(self, source: Tensor, lengths: Tensor) -> tuple[DecoderState, ...]:
+        return tuple(member.start(source, lengths) for member in self.members)
+
+    def step(
+        self, tokens: Tensor, state: tuple[DecoderState, ...]
+    ) -> tuple[Tensor, tuple[DecoderState, ...]]:
+        results = [member.step(tokens, s) for member, s in zip(self.members, state, strict=True)]
+        return self.mean_probability([scores for scores, _ in results]), tuple(
+            s for _, s in results
+        )
+
+    def metric_sums(
+        self, output: ModelOutput, batch: Seq2SeqBatch
+    ) -> dict[str, tuple[float, float]]:
+        return self.members[0].metric_sums(output, batch)  # cross-entropy of log-probs = NLL
+
+    summarize = staticmethod(Seq2Seq.summarize)
