@@ -351,7 +351,8 @@ def fit(
     ``cfg.average_last = N``: the weights at the ends of epochs ``epochs - N + 1`` to
     ``epochs`` are averaged; the run returns them when their monitored validation metric
     is no worse than the best epoch's (or always, without validation), and says which in
-    ``state.averaged``. A run stopped before those epochs averages what it reached of them.
+    ``state.averaged``. A run stopped early averages the epochs of the window it reached
+    (none if it stopped before the window).
 
     ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt``.
     ``resume=True`` continues from that checkpoint, exactly where it was written;
