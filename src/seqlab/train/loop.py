@@ -309,6 +309,7 @@ def _choose_average(
     valid_batches: Any,
     cfg: TrainConfig,
     state: TrainState,
+    higher: bool,
 ) -> dict[str, torch.Tensor]:
     """The averaged weights when validation finds them no worse than the best epoch's
     (always, without validation), else the best epoch's; ``state.averaged`` says which."""
@@ -320,7 +321,6 @@ def _choose_average(
         return averaged
     metrics = evaluate(model, valid_batches)
     value = metrics[cfg.monitor]
-    higher = getattr(model, "METRICS", {}).get(cfg.monitor) == "max"
     kept = state.best is None or (value >= state.best if higher else value <= state.best)
     valid = {f"valid_{name}": number for name, number in metrics.items()}
     state.averaged = {"epochs": epochs, "kept": kept, **valid}
@@ -551,7 +551,9 @@ def fit(
     for callback in all_callbacks:
         callback.on_train_end(state)
     if average.count:
-        best_weights = _choose_average(model, average, best_weights, valid_batches, cfg, state)
+        best_weights = _choose_average(
+            model, average, best_weights, valid_batches, cfg, state, higher
+        )
     model.load_state_dict(best_weights)
     model.eval()
     torch.use_deterministic_algorithms(was_deterministic)
