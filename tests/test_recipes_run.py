@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqlab.bundle import load_bundle
 from seqlab.data.datasets import DATASETS
@@ -79,3 +80,33 @@ def test_recipe_trains_and_its_bundle_predicts(path: Path, tmp_path: Path) -> No
         return
     scores = [s.score for s in (answer.masks[0] if hasattr(answer, "masks") else answer.top)]
     assert len(scores) == 2 and all(0.0 <= score <= 1.0 for score in scores)
+
+
+# One recipe per kind of network: a carried-state LSTM LM, a GPT, a BiLSTM-CRF tagger, a
+# convolutional classifier with BatchNorm, a GRU forecaster, an RNN and a Transformer
+# seq2seq.
+BF16 = [
+    "ptb-lstm-small",
+    "shakespeare-char-gpt",
+    "wnut16-bilstm-crf",
+    "ucr-ecg200-fcn",
+    "sunspots-gru",
+    "cmudict-g2p",
+    "cmudict-g2p-transformer",
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", BF16)
+def test_recipe_trains_in_bf16_mixed_precision(name: str, tmp_path: Path) -> None:
+    """train.precision = "bf16": every kind of network trains and keeps float32 weights."""
+    raw = load_recipe_dict(ROOT / "recipes" / f"{name}.toml")
+    quick = QUICK + (QUICK_TRANSLATION if raw.get("task") == "translation" else [])
+    recipe = recipe_from_dict(apply_overrides(raw, [*quick, "train.precision=bf16"]))
+    info = DATASETS.get(recipe.data.dataset)
+    if info is not None and not info.is_available():
+        pytest.skip(f"{recipe.data.dataset} is not installed (seqlab datasets prepare)")
+    result = train_recipe(recipe, tmp_path / "run")
+    assert all(value == value for value in result.metrics.values() if isinstance(value, float))
+    weights = load_bundle(result.bundle).model.state_dict().values()
+    assert {w.dtype for w in weights if w.is_floating_point()} == {torch.float32}

@@ -191,6 +191,25 @@ def test_same_seed_same_weights() -> None:
     assert not torch.equal(runs[0], runs[2])
 
 
+def test_bf16_trains_in_bfloat16_and_keeps_float32_weights_and_evaluation() -> None:
+    """precision = "bf16": autocast in the training forward pass only (mixed precision)."""
+    train, valid = _task()
+    model = _model()
+    seen: list[tuple[bool, torch.dtype]] = []
+    model.head.register_forward_hook(lambda m, _, out: seen.append((m.training, out.dtype)))
+    cfg = TrainConfig(lr=0.02, epochs=6, monitor="accuracy", precision="bf16", progress=False)
+    fit(model, train, valid, cfg)
+    assert {dtype for training, dtype in seen if training} == {torch.bfloat16}
+    assert {dtype for training, dtype in seen if not training} == {torch.float32}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert evaluate(model, valid)["accuracy"] > 0.9
+    losses = [
+        fit(_model(), *_task(), TrainConfig(epochs=1, precision=p, progress=False)).loss
+        for p in ("fp32", "bf16")
+    ]
+    assert losses[0] != losses[1] and losses[1] == pytest.approx(losses[0], rel=0.01)
+
+
 def test_budget_stop_mid_epoch_is_recorded_and_resumes_mid_epoch(tmp_path: Path) -> None:
     train, valid = _task()  # 8 batches an epoch
     cfg = dict(lr=0.02, progress=False, log_every=1)
@@ -239,7 +258,8 @@ def test_resume_refuses_a_different_recipe_and_devices_are_checked(tmp_path: Pat
     train, valid = _task()
     recipe = {"train": {"lr": 0.01, "epochs": 1}, "data": {"seed": 0}}
     fit(_model(), train, valid, TrainConfig(epochs=1, progress=False), tmp_path, recipe=recipe)
-    longer = {"train": {"lr": 0.01, "epochs": 3}, "data": {"seed": 0}}  # a budget may change
+    # A budget may change, and the precision.
+    longer = {"train": {"lr": 0.01, "epochs": 3, "precision": "bf16"}, "data": {"seed": 0}}
     fit(
         _model(),
         train,

@@ -43,6 +43,11 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # "bf16": mixed precision (torch.autocast): the training forward pass computes its
+    # matrix products in bfloat16, while weights, gradients, optimiser state and
+    # evaluation stay float32 (Lightning's "bf16-mixed"). No loss scaling is needed:
+    # bfloat16 has float32's range. About 1.4x faster on CPUs with AVX512-BF16 or AMX.
+    precision: Literal["fp32", "bf16"] = "fp32"
     max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
     max_minutes: PositiveFloat | None = None  # wall-clock budget of the run, resumptions included
     checkpoint_every: PositiveInt | None = None  # also checkpoint every N steps (exact resume)

@@ -48,7 +48,8 @@ from seqlab.train.config import TrainConfig, resolve_device
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "plateau")
-# Recipe keys that may change between a run and its resumption: budgets and display.
+# Recipe keys that may change between a run and its resumption: budgets, display, and
+# where and in which precision it computes.
 RESUMABLE_CHANGES = {
     "train.epochs",
     "train.max_steps",
@@ -58,6 +59,7 @@ RESUMABLE_CHANGES = {
     "train.checkpoint_every",
     "train.average_last",
     "train.device",
+    "train.precision",
     "eval",
 }
 
@@ -364,6 +366,11 @@ def fit(
     # Same seed, same machine -> same numbers; warn (not fail) on ops without such a kernel.
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
     device = resolve_device(cfg.device)
+    if cfg.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UserError(
+            "train.precision = 'bf16' but this GPU has no bfloat16 support",
+            "use --set train.precision=fp32",
+        )
     model.to(device)
     run_dir = Path(run_dir) if run_dir is not None else None
     steps_per_epoch = len(train_batches)
@@ -491,7 +498,8 @@ def fit(
             state.lr = schedule.at(state.step, state.epoch)
             for group in optimizer.param_groups:
                 group["lr"] = state.lr * group.get("lr_scale", 1.0)  # older checkpoints: none
-            output = model(batch.to(device), carried)
+            with torch.autocast(device.type, torch.bfloat16, enabled=cfg.precision == "bf16"):
+                output = model(batch.to(device), carried)
             carried = _detach(output.state) if carry else None
             loss = output.loss
             if not torch.isfinite(loss):
