@@ -210,6 +210,17 @@ def test_bf16_trains_in_bfloat16_and_keeps_float32_weights_and_evaluation() -> N
     assert losses[0] != losses[1] and losses[1] == pytest.approx(losses[0], rel=0.01)
 
 
+def test_bf16_on_a_gpu_without_bfloat16_is_refused_before_training(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("seqlab.train.loop.resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    model = _model()
+    with pytest.raises(UserError, match="no bfloat16 support"):
+        fit(model, *_task(), TrainConfig(epochs=1, precision="bf16", progress=False))
+    assert next(model.parameters()).device.type == "cpu"
+
+
 def test_budget_stop_mid_epoch_is_recorded_and_resumes_mid_epoch(tmp_path: Path) -> None:
     train, valid = _task()  # 8 batches an epoch
     cfg = dict(lr=0.02, progress=False, log_every=1)
