@@ -359,18 +359,18 @@ def fit(
     ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt``.
     ``resume=True`` continues from that checkpoint, exactly where it was written;
     ``recipe`` (the resolved recipe as a dict) is stored in it, and a resumption with
-    a recipe that differs (except in budgets and display) is refused.
+    a recipe that differs (except in budgets, display, device and precision) is refused.
     """
-    seed_everything(cfg.seed)
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    # Same seed, same machine -> same numbers; warn (not fail) on ops without such a kernel.
-    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
     device = resolve_device(cfg.device)
     if cfg.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UserError(
             "train.precision = 'bf16' but this GPU has no bfloat16 support",
             "use --set train.precision=fp32",
         )
+    seed_everything(cfg.seed)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    # Same seed, same machine -> same numbers; warn (not fail) on ops without such a kernel.
+    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
     model.to(device)
     run_dir = Path(run_dir) if run_dir is not None else None
     steps_per_epoch = len(train_batches)
