@@ -6,8 +6,8 @@
 Trains the recipe's model (by default the CMUdict Transformer) from one initialisation
 for ``--steps`` steps (the warm-up shortened to a quarter of them at most) with
 ``train.precision = "fp32"`` and ``"bf16"``, alternately, ``--rounds`` times, through
-the real training loop. Speed: steps per CPU second of this
-process, best round (on a shared machine wall time mostly measures the other processes).
+the real training loop. Speed: steps per CPU second of this process, best round (on a
+shared machine wall time mostly measures the other processes).
 Quality: both models' validation loss after the same steps, which must agree within 2%.
 Exits 1 if they do not or the speed-up is below ``--goal`` (bfloat16 pays off on CPUs
 with AVX512-BF16 or AMX and on GPUs from Ampere on; elsewhere it can be slower).

@@ -9,7 +9,7 @@ import torch
 
 from seqlab.bundle import load_bundle
 from seqlab.data.datasets import DATASETS
-from seqlab.recipe import apply_overrides, load_recipe_dict, recipe_from_dict
+from seqlab.recipe import Recipe, apply_overrides, load_recipe_dict, recipe_from_dict
 from seqlab.run import train_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,17 +42,24 @@ def _strings(raw: object) -> list[str]:
     return [raw] if isinstance(raw, str) else []
 
 
+def _quick_recipe(name: str, raw: dict, more: list[str] | None = None) -> Recipe:
+    """The recipe ``name`` cut to a few small steps (plus ``more`` overrides); skips the
+    test when its data set is not installed."""
+    quick = QUICK + (QUICK_TRANSLATION if raw.get("task") == "translation" else [])
+    quick += QUICK_MORE.get(name, []) + (more or [])
+    recipe = recipe_from_dict(apply_overrides(raw, quick))
+    info = DATASETS.get(recipe.data.dataset)
+    if info is not None and not info.is_available():
+        pytest.skip(f"{recipe.data.dataset} is not installed (seqlab datasets prepare)")
+    return recipe
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_recipe_trains_and_its_bundle_predicts(path: Path, tmp_path: Path) -> None:
     raw = load_recipe_dict(path)
     raw.pop("compare", None)  # a `seqlab compare` grid: its base recipe trains here
-    quick = QUICK + (QUICK_TRANSLATION if raw.get("task") == "translation" else [])
-    quick += QUICK_MORE.get(path.stem, [])
-    recipe = recipe_from_dict(apply_overrides(raw, quick))
-    info = DATASETS.get(recipe.data.dataset)
-    if info is not None and not info.is_available():
-        pytest.skip(f"{recipe.data.dataset} is not installed (seqlab datasets prepare)")
+    recipe = _quick_recipe(path.stem, raw)
     made = [v for v in _strings(raw) if v.startswith("runs/") and not (ROOT / v).exists()]
     if made:  # a later step of a pipeline (ULMFiT): its recipe's header names the first
         pytest.skip(f"needs {made[0]}, the output of another run")
@@ -101,11 +108,7 @@ BF16 = [
 def test_recipe_trains_in_bf16_mixed_precision(name: str, tmp_path: Path) -> None:
     """train.precision = "bf16": every kind of network trains and keeps float32 weights."""
     raw = load_recipe_dict(ROOT / "recipes" / f"{name}.toml")
-    quick = QUICK + (QUICK_TRANSLATION if raw.get("task") == "translation" else [])
-    recipe = recipe_from_dict(apply_overrides(raw, [*quick, "train.precision=bf16"]))
-    info = DATASETS.get(recipe.data.dataset)
-    if info is not None and not info.is_available():
-        pytest.skip(f"{recipe.data.dataset} is not installed (seqlab datasets prepare)")
+    recipe = _quick_recipe(name, raw, ["train.precision=bf16"])
     result = train_recipe(recipe, tmp_path / "run")
     assert all(value == value for value in result.metrics.values() if isinstance(value, float))
     weights = load_bundle(result.bundle).model.state_dict().values()

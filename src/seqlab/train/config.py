@@ -46,7 +46,8 @@ class TrainConfig:
     # "bf16": mixed precision (torch.autocast): the training forward pass computes its
     # matrix products in bfloat16, while weights, gradients, optimiser state and
     # evaluation stay float32 (Lightning's "bf16-mixed"). No loss scaling is needed:
-    # bfloat16 has float32's range. About 1.4x faster on CPUs with AVX512-BF16 or AMX.
+    # bfloat16 has float32's range. On CPUs with AVX512-BF16 or AMX:
+    # 1.3x the steps per CPU second for the CMUdict Transformer (benchmarks/precision.py).
     precision: Literal["fp32", "bf16"] = "fp32"
     max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
     max_minutes: PositiveFloat | None = None  # wall-clock budget of the run, resumptions included
