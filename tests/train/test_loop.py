@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
+import warnings
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from seqlab.models.classifier import SequenceClassifier, SequenceClassifierConfi
 from seqlab.nn.encoders import RecurrentConfig
 from seqlab.train.callbacks import Callback
 from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
-from seqlab.train.config import TrainConfig
+from seqlab.train.config import TrainConfig, cpu_has_native_bf16
 from seqlab.train.loop import LearningRate, build_optimizer, evaluate, fit
 
 
@@ -219,6 +221,38 @@ def test_bf16_on_a_gpu_without_bfloat16_is_refused_before_training(
     with pytest.raises(UserError, match="no bfloat16 support"):
         fit(model, *_task(), TrainConfig(epochs=1, precision="bf16", progress=False))
     assert next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_native_bfloat16_warns_and_still_trains(
+    monkeypatch: pytest.MonkeyPatch, native: bool
+) -> None:
+    monkeypatch.setattr("seqlab.train.loop.resolve_device", lambda name: torch.device("cpu"))
+    monkeypatch.setattr("seqlab.train.loop.cpu_has_native_bf16", lambda: native)
+    cfg = TrainConfig(epochs=1, precision="bf16", progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state = fit(_model(), *_task(), cfg)
+        fit(_model(), *_task(), dataclasses.replace(cfg, precision="fp32"))
+    emulated = [w for w in caught if "emulated" in str(w.message)]
+    assert len(emulated) == (0 if native else 1)  # bf16 only, never fp32
+    assert math.isfinite(state.loss)
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "native"),
+    [
+        ({"architecture": "x86_64", "avx512_bf16": False, "amx_bf16": False}, False),
+        ({"architecture": "x86_64", "avx512_bf16": True, "amx_bf16": False}, True),
+        ({"architecture": "x86_64", "avx512_bf16": False, "amx_bf16": True}, True),
+        ({"architecture": "aarch64"}, True),
+    ],
+)
+def test_cpu_has_native_bf16_reads_the_x86_flags(
+    monkeypatch: pytest.MonkeyPatch, capabilities: dict[str, object], native: bool
+) -> None:
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: capabilities)
+    assert cpu_has_native_bf16() is native
 
 
 def test_budget_stop_mid_epoch_is_recorded_and_resumes_mid_epoch(tmp_path: Path) -> None:

@@ -46,8 +46,9 @@ class TrainConfig:
     # "bf16": mixed precision (torch.autocast): the training forward pass computes its
     # matrix products in bfloat16, while weights, gradients, optimiser state and
     # evaluation stay float32 (Lightning's "bf16-mixed"). No loss scaling is needed:
-    # bfloat16 has float32's range. On CPUs with AVX512-BF16 or AMX:
-    # 1.3x the steps per CPU second for the CMUdict Transformer (benchmarks/precision.py).
+    # bfloat16 has float32's range. On CPUs with AVX512-BF16 or AMX: 1.3x the steps per
+    # CPU second for the CMUdict Transformer (benchmarks/precision.py); on x86 CPUs
+    # without them bfloat16 is emulated, slower than float32, and fit warns.
     precision: Literal["fp32", "bf16"] = "fp32"
     max_steps: PositiveInt | None = None  # stop after this many optimiser steps (quick runs)
     max_minutes: PositiveFloat | None = None  # wall-clock budget of the run, resumptions included
@@ -58,6 +59,17 @@ class TrainConfig:
     average_last: NonNegativeInt = 0
     log_every: PositiveInt = 20
     progress: bool = True
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (x86: AVX512-BF16 or AMX-BF16).
+
+    Other architectures are not judged (True): their bfloat16 flags have other names.
+    """
+    capabilities = torch.cpu.get_capabilities()
+    if capabilities.get("architecture") != "x86_64":
+        return True
+    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -25,6 +25,7 @@ import json
 import math
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from seqlab.train.callbacks import (
     TrainState,
 )
 from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
-from seqlab.train.config import TrainConfig, resolve_device
+from seqlab.train.config import TrainConfig, cpu_has_native_bf16, resolve_device
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "plateau")
@@ -366,6 +367,13 @@ def fit(
         raise UserError(
             "train.precision = 'bf16' but this GPU has no bfloat16 support",
             "use --set train.precision=fp32",
+        )
+    if cfg.precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(
+            "train.precision = 'bf16' on a CPU without AVX512-BF16 or AMX: bfloat16 is "
+            "emulated there and slower than fp32 (benchmarks/precision.py measures both); "
+            "use --set train.precision=fp32",
+            stacklevel=2,
         )
     seed_everything(cfg.seed)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
