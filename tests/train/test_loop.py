@@ -19,7 +19,7 @@ from seqlab.nn.encoders import RecurrentConfig
 from seqlab.train.callbacks import Callback
 from seqlab.train.checkpoint import load_checkpoint, save_checkpoint
 from seqlab.train.config import TrainConfig, cpu_has_native_bf16
-from seqlab.train.loop import LearningRate, build_optimizer, evaluate, fit
+from seqlab.train.loop import LearningRate, WeightAverage, build_optimizer, evaluate, fit
 
 
 def test_step_schedule_is_zaremba_halving_after_epoch_4() -> None:
@@ -462,3 +462,37 @@ def test_a_run_resumed_inside_the_averaging_window_averages_the_same_epochs(
         straight.state_dict().items(), resumed.state_dict().values(), strict=True
     ):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=name)
+
+
+def test_a_resume_that_moves_the_window_drops_the_epochs_summed_before_it(
+    tmp_path: Path,
+) -> None:
+    """A warm restart: 4 epochs averaging 3-4, resumed with ``epochs=7`` (window 6-7). The
+    average is the mean of epochs 6 and 7 only — not 3, 4, 6, 7 under the label "3-6".
+    (No validation, so the average is always the weights returned.)"""
+    train, _ = _task()
+    empty = ClassificationBatches([], [], batch_size=32, shuffle=False)
+    cfg = dict(lr=0.02, average_last=2, progress=False)
+    fit(_model(), train, empty, TrainConfig(epochs=4, **cfg), tmp_path)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["average"]["count"] == 2
+    model = _model()
+    snapshots = _Snapshots(model)
+    state = fit(model, train, empty, TrainConfig(epochs=7, **cfg), tmp_path, [snapshots], True)
+    assert state.averaged == {"epochs": [6, 7], "kept": True}
+    expected = _mean(snapshots.weights[1:])  # the snapshots of epochs 5, 6, 7
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=1e-6)
+
+
+def test_weight_average_keeps_consecutive_epochs_inside_its_window() -> None:
+    w = {"w": torch.tensor([1.0])}
+    average = WeightAverage()
+    for epoch in (3, 4):
+        average.add({"w": w["w"] * epoch}, epoch, since=3)
+    assert (average.first_epoch, average.count) == (3, 2)
+    average.add({"w": w["w"] * 5}, 5, since=4)  # the window moved past epoch 3: start over
+    assert (average.first_epoch, average.count) == (5, 1)
+    average.add({"w": w["w"] * 8}, 8, since=4)  # a gap: start over
+    assert (average.first_epoch, average.count) == (8, 1)
+    average.add({"w": w["w"] * 9}, 9, since=4)
+    torch.testing.assert_close(average.mean()["w"], torch.tensor([8.5]))

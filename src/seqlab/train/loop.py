@@ -180,6 +180,9 @@ class WeightAverage:
 
     Floating-point tensors are summed; integer buffers (counters) keep their last value.
     Its ``state_dict`` goes into the checkpoint, so a resumed run averages the same epochs.
+    The epochs summed are always consecutive and inside the window: a sum that began
+    before ``since`` or does not end just before ``epoch`` (a resume that changed
+    ``train.epochs`` and so moved the window) is dropped and begins again at ``epoch``.
     """
 
     def __init__(self) -> None:
@@ -187,7 +190,9 @@ class WeightAverage:
         self.count = 0
         self.first_epoch = 0
 
-    def add(self, weights: dict[str, torch.Tensor], epoch: int) -> None:
+    def add(self, weights: dict[str, torch.Tensor], epoch: int, since: int = 0) -> None:
+        if self.first_epoch < since or epoch != self.first_epoch + self.count:
+            self.sums, self.count = {}, 0
         if not self.count:
             self.first_epoch = epoch
         for name, value in weights.items():
@@ -355,7 +360,9 @@ def fit(
     ``epochs`` are averaged; the run returns them when their monitored validation metric
     is no worse than the best epoch's (or always, without validation), and says which in
     ``state.averaged``. A run stopped early averages the epochs of the window it reached
-    (none if it stopped before the window).
+    (none if it stopped before the window). A resume that changes ``train.epochs`` moves
+    the window: epochs summed before it are dropped, so the average never mixes weights
+    from before a warm restart with those after it (it may then hold fewer than N).
 
     ``run_dir`` gets ``metrics.jsonl``, ``loss.png`` and ``checkpoint.pt``.
     ``resume=True`` continues from that checkpoint, exactly where it was written;
@@ -560,8 +567,9 @@ def fit(
         for callback in all_callbacks:
             callback.on_eval_end(state, metrics)
         if not partial:
-            if cfg.average_last and state.epoch > cfg.epochs - cfg.average_last:
-                average.add(model.state_dict(), state.epoch)
+            window = cfg.epochs - cfg.average_last + 1
+            if cfg.average_last and state.epoch >= window:
+                average.add(model.state_dict(), state.epoch, since=window)
             save(epoch_done=True)
 
     for callback in all_callbacks:
