@@ -479,20 +479,22 @@ def test_a_resume_that_moves_the_window_drops_the_epochs_summed_before_it(
     snapshots = _Snapshots(model)
     state = fit(model, train, empty, TrainConfig(epochs=7, **cfg), tmp_path, [snapshots], True)
     assert state.averaged == {"epochs": [6, 7], "kept": True}
-    expected = _mean(snapshots.weights[1:])  # the snapshots of epochs 5, 6, 7
+    expected = _mean(snapshots.weights[1:])  # snapshots holds epochs 5, 6, 7: take 6 and 7
     for name, value in model.state_dict().items():
         torch.testing.assert_close(value, expected[name], rtol=0, atol=1e-6)
 
 
 def test_weight_average_keeps_consecutive_epochs_inside_its_window() -> None:
-    w = {"w": torch.tensor([1.0])}
+    def weights(epoch: int) -> dict[str, torch.Tensor]:
+        return {"w": torch.tensor([float(epoch)])}
+
     average = WeightAverage()
     for epoch in (3, 4):
-        average.add({"w": w["w"] * epoch}, epoch, since=3)
+        average.add(weights(epoch), epoch, since=3)
     assert (average.first_epoch, average.count) == (3, 2)
-    average.add({"w": w["w"] * 5}, 5, since=4)  # the window moved past epoch 3: start over
+    average.add(weights(5), 5, since=4)  # the window moved past epoch 3: start over
     assert (average.first_epoch, average.count) == (5, 1)
-    average.add({"w": w["w"] * 8}, 8, since=4)  # a gap: start over
+    average.add(weights(8), 8, since=4)  # a gap: start over
     assert (average.first_epoch, average.count) == (8, 1)
-    average.add({"w": w["w"] * 9}, 9, since=4)
+    average.add(weights(9), 9, since=4)
     torch.testing.assert_close(average.mean()["w"], torch.tensor([8.5]))
